@@ -1,0 +1,13 @@
+# Installs the library, its public headers and the command-line tools.
+include(GNUInstallDirs)
+install(TARGETS swarmpod
+    LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+    RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+    ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+install(DIRECTORY include/swarmpod DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+if(SWARMPOD_BUILD_CLI)
+    install(TARGETS swarmpod_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endif()
+if(SWARMPOD_BUILD_EMULATOR)
+    install(TARGETS swarmpod-emulator RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endif()

@@ -1,0 +1,15 @@
+# swarmpod_set_warnings(<target>): the project's warning set, errors in the dev preset.
+function(swarmpod_set_warnings target)
+    if(MSVC)
+        target_compile_options(${target} PRIVATE /W4 /permissive-)
+        if(SWARMPOD_WARNINGS_AS_ERRORS)
+            target_compile_options(${target} PRIVATE /WX)
+        endif()
+    else()
+        target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wconversion
+            -Wno-sign-conversion -Wnon-virtual-dtor -Wcast-align -Woverloaded-virtual -Wnull-dereference)
+        if(SWARMPOD_WARNINGS_AS_ERRORS)
+            target_compile_options(${target} PRIVATE -Werror)
+        endif()
+    endif()
+endfunction()
