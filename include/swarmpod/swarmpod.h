@@ -262,6 +262,20 @@ SWARMPOD_API int32_t SWARMPOD_CALL swarmpod_generate(swarmpod_backend *backend, 
                                                     const char *api_key, swarmpod_generation *generation,
                                                     const swarmpod_callbacks *callbacks, char **out_result_json);
 
+/* ------------------------------------------------------------ diagnostics */
+
+/*
+ * Reads the endpoint's RunPod /health (which starts no job and bills nothing) and
+ * returns it with a diagnosis as a JSON object:
+ *   {"endpoint_id", "jobs": {...}, "workers": {...}, "diagnosis": "<case>",
+ *    "message": "<what it means and what to do>"}
+ * where diagnosis is one of "ready", "no_workers", "initializing", "throttled",
+ * "unhealthy", "busy". api_key follows the same rule as swarmpod_generate.
+ * *out_json is freed with swarmpod_string_free. Thread-safe.
+ */
+SWARMPOD_API int32_t SWARMPOD_CALL swarmpod_endpoint_health(swarmpod_backend *backend, const char *api_key,
+                                                           char **out_json);
+
 #ifdef __cplusplus
 }
 #endif
