@@ -1,0 +1,62 @@
+// Backend: one configured endpoint. Orchestrates a generation from request to images:
+// key choice, worker acquisition, the call to the worker's SwarmUI, image validation,
+// and release of every billed job.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "backend/config.hpp"
+#include "backend/progress.hpp"
+#include "core/cancel.hpp"
+#include "http/client.hpp"
+#include "worker/job_tracker.hpp"
+
+namespace swarmpod::backend {
+
+class Backend {
+public:
+    explicit Backend(Config config);
+    ~Backend();
+    Backend(const Backend&) = delete;
+    Backend& operator=(const Backend&) = delete;
+
+    // Runs one generation on the calling thread; callbacks run on this thread too.
+    // `summary` is filled as the generation proceeds, on success and on failure.
+    // Throws Error on failure after ending every job it started.
+    void generate(const std::string& request_json, const std::string& call_api_key, CancelToken& cancel,
+                  const Callbacks& callbacks, nlohmann::json& summary);
+
+    // Reads /health and classifies it. Starts no job.
+    nlohmann::json endpoint_health(const std::string& call_api_key);
+
+    // Cancels running generations, waits for them to return (bounded), and cancels
+    // every job still tracked. Idempotent; the destructor calls it.
+    void shutdown() noexcept;
+
+    const Config& config() const { return config_; }
+
+private:
+    std::string choose_api_key(const std::string& call_api_key) const;
+    void register_generation(CancelToken* cancel);
+    void unregister_generation(CancelToken* cancel);
+
+    Config config_;
+    std::unique_ptr<http::Client> http_;
+    worker::JobTracker jobs_;
+
+    std::mutex mutex_;
+    std::condition_variable idle_;
+    std::set<CancelToken*> running_;
+    bool shutting_down_ = false;
+};
+
+// A short stable fingerprint of an API key, for grouping and logs; never the key.
+std::string key_fingerprint(const std::string& api_key);
+
+}  // namespace swarmpod::backend

@@ -1,0 +1,42 @@
+// Backend settings: parsed from the JSON object given to swarmpod_backend_new and
+// validated once, so every later step can trust them.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace swarmpod::backend {
+
+enum class WorkerProtocol { automatic, v1, v2 };
+
+const char* worker_protocol_name(WorkerProtocol protocol) noexcept;
+
+struct Config {
+    std::string endpoint_id;
+    std::string api_key;  // RunPodApiKey; empty = use the per-call key
+    std::string api_base_url = "https://api.runpod.ai/v2";
+    bool use_async = true;
+    int max_concurrent = 10;
+    int poll_interval_ms = 2000;
+    int startup_timeout_sec = 120;
+    int generation_timeout_sec = 300;
+    bool auto_refresh = false;
+    int keep_warm_sec = 30;
+    WorkerProtocol worker_protocol = WorkerProtocol::automatic;
+    bool allow_insecure_worker_urls = false;
+    std::string ca_bundle;
+    bool use_websocket = true;
+    std::string model_cache_path;
+    double cost_per_gpu_second = 0.0;
+};
+
+// Parses and validates settings. Throws Error(invalid_config) whose message names the
+// field, the value at fault and the accepted range or form. Unknown fields are
+// rejected with the list of known ones.
+Config parse_config(const std::string& json_text);
+
+// The config as JSON with the API key left out; for status snapshots and logs.
+nlohmann::json describe_config(const Config& config);
+
+}  // namespace swarmpod::backend
