@@ -32,9 +32,10 @@ struct ImageInfo {
 
 // Checks that `bytes` hold a complete image of the claimed mime type and reads its
 // size. PNG and JPEG are checked structurally (all PNG chunks present through IEND,
-// JPEG ending with EOI) and sized with stb_image; WebP is sized from its RIFF header.
-// Throws Error(image_invalid) for a corrupt or truncated image or a mime mismatch.
-// Other mime types are passed through with format "" and zero size.
+// JPEG ending with EOI) and sized with stb_image; WebP is sized from its RIFF header,
+// GIF and BMP from their fixed headers. The mime type is compared case-insensitively.
+// Throws Error(image_invalid) for an empty, corrupt or truncated image or a mime
+// mismatch. Other mime types are passed through with format "" and zero size.
 ImageInfo validate_image(const uint8_t* bytes, std::size_t size, std::string_view mime);
 
 struct DecodedImage {
@@ -43,7 +44,7 @@ struct DecodedImage {
     ImageInfo info;
 };
 
-// parse_data_url + base64_decode + validate_image.
+// parse_data_url + base64_decode + validate_image. `mime` is lower-cased.
 DecodedImage decode_image_data_url(std::string_view url);
 
 }  // namespace swarmpod::media
