@@ -1,0 +1,233 @@
+#include "options.hpp"
+
+#include "errors.hpp"
+#include "option_parser.hpp"
+
+#include <swarmpod/swarmpod.h>
+
+#include <limits>
+
+namespace swarmpod_cli {
+namespace {
+
+constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
+constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
+
+int32_t parse_log_level(const std::string &value) {
+    if (value == "trace") return SWARMPOD_LOG_TRACE;
+    if (value == "debug") return SWARMPOD_LOG_DEBUG;
+    if (value == "info") return SWARMPOD_LOG_INFO;
+    if (value == "warn" || value == "warning") return SWARMPOD_LOG_WARN;
+    if (value == "error") return SWARMPOD_LOG_ERROR;
+    if (value == "off") return SWARMPOD_LOG_OFF;
+    throw UsageError("invalid value '" + value +
+                     "' for --log-level; expected trace, debug, info, warn, error or off");
+}
+
+// Parses a --set value as JSON (numbers, true/false, null, arrays, objects and quoted
+// strings); anything that is not valid JSON is taken as a plain string.
+nlohmann::json parse_set_value(const std::string &value) {
+    nlohmann::json parsed = nlohmann::json::parse(value, nullptr, false);
+    if (parsed.is_discarded()) {
+        return nlohmann::json(value);
+    }
+    return parsed;
+}
+
+std::vector<OptionSpec> connection_specs(ConnectionOptions &o) {
+    return {
+        {"--endpoint", "ID", "RunPod Serverless endpoint id (required; env SWARMPOD_ENDPOINT)",
+         [&o](const std::string &v) { o.endpoint = v; }},
+        {"--api-base", "URL", "RunPod Serverless API base URL (default https://api.runpod.ai/v2)",
+         [&o](const std::string &v) { o.api_base = v; }},
+        {"--api-key", "KEY", "RunPod API key (env RUNPOD_API_KEY); never printed",
+         [&o](const std::string &v) {
+             add_secret(v);
+             o.api_key = v;
+         }},
+        {"--config", "FILE",
+         "JSON object of backend settings (EndpointId, PollIntervalMs, ...);\nflags override its fields",
+         [&o](const std::string &v) { o.config_file = v; }},
+        {"--ca-bundle", "FILE", "PEM file of CA certificates to trust for HTTPS",
+         [&o](const std::string &v) { o.ca_bundle = v; }},
+        {"--allow-insecure-worker-urls", "",
+         "accept loopback and plain-HTTP worker URLs (for the local emulator)",
+         [&o](const std::string &) { o.allow_insecure_worker_urls = true; }},
+        {"--json", "", "print one JSON object on stdout at the end, nothing else on stdout",
+         [&o](const std::string &) { o.json = true; }},
+        {"--quiet", "", "print no progress or library log lines on stderr",
+         [&o](const std::string &) { o.quiet = true; }},
+        {"--verbose", "", "print library debug logs (same as --log-level debug)",
+         [&o](const std::string &) { o.verbose = true; }},
+        {"--log-level", "LEVEL", "library log level: trace, debug, info, warn, error, off\n(default info)",
+         [&o](const std::string &v) { o.log_level = parse_log_level(v); }},
+    };
+}
+
+void check_connection_options(const ConnectionOptions &o) {
+    if (o.quiet && o.verbose) {
+        throw UsageError("--quiet and --verbose contradict each other; keep one of them");
+    }
+}
+
+std::vector<OptionSpec> generate_specs(GenerateOptions &o) {
+    auto field = [&o](const char *key, nlohmann::json value) {
+        o.request_fields.emplace_back(key, std::move(value));
+    };
+    std::vector<OptionSpec> specs = {
+        {"--prompt", "TEXT", "prompt (SwarmUI parameter 'prompt')",
+         [field](const std::string &v) { field("prompt", v); }},
+        {"--negative", "TEXT", "negative prompt ('negativeprompt')",
+         [field](const std::string &v) { field("negativeprompt", v); }},
+        {"--model", "NAME", "model name as the worker's SwarmUI lists it ('model')",
+         [field](const std::string &v) { field("model", v); }},
+        {"--width", "N", "image width in pixels ('width')",
+         [field](const std::string &v) { field("width", parse_integer(v, "--width", 1, kInt32Max)); }},
+        {"--height", "N", "image height in pixels ('height')",
+         [field](const std::string &v) { field("height", parse_integer(v, "--height", 1, kInt32Max)); }},
+        {"--steps", "N", "sampling steps ('steps')",
+         [field](const std::string &v) { field("steps", parse_integer(v, "--steps", 0, kInt32Max)); }},
+        {"--seed", "N", "seed; -1 picks a random one ('seed')",
+         [field](const std::string &v) { field("seed", parse_integer(v, "--seed", -1, kInt64Max)); }},
+        {"--images", "N", "number of images (default 1, or the request file's value)",
+         [field](const std::string &v) { field("images", parse_integer(v, "--images", 1, 10000)); }},
+        {"--set", "KEY=VALUE",
+         "set any SwarmUI parameter; VALUE is parsed as JSON when it\n"
+         "parses (42, true, {...}), else taken as a string; repeatable",
+         [&o](const std::string &v) {
+             const std::size_t equals = v.find('=');
+             if (equals == std::string::npos || equals == 0) {
+                 throw UsageError("invalid --set '" + v + "'; expected KEY=VALUE, e.g. --set cfgscale=7");
+             }
+             o.request_fields.emplace_back(v.substr(0, equals), parse_set_value(v.substr(equals + 1)));
+         }},
+        {"--request-json", "FILE",
+         "GenerateText2Image body to start from ('-' reads stdin);\nthe flags above override its fields",
+         [&o](const std::string &v) { o.request_file = v; }},
+        {"--out", "PATH",
+         "output file; with several images PATH gets -<index> before the\n"
+         "extension; an existing directory receives default-named files\n"
+         "(default ./swarmpod-<yyyymmdd-hhmmss>.<ext>)",
+         [&o](const std::string &v) { o.out = v; }},
+        {"--protocol", "auto|v1|v2", "worker protocol (library default auto)",
+         [&o](const std::string &v) {
+             if (v != "auto" && v != "v1" && v != "v2") {
+                 throw UsageError("invalid value '" + v + "' for --protocol; expected auto, v1 or v2");
+             }
+             o.protocol = v;
+         }},
+        {"--startup-timeout", "SEC", "seconds to wait for a worker to start (library default 120)",
+         [&o](const std::string &v) { o.startup_timeout_sec = parse_integer(v, "--startup-timeout", 1, kInt32Max); }},
+        {"--generation-timeout", "SEC", "seconds to wait for the images once the worker is ready\n(library default 300)",
+         [&o](const std::string &v) {
+             o.generation_timeout_sec = parse_integer(v, "--generation-timeout", 1, kInt32Max);
+         }},
+        {"--poll-interval-ms", "N", "milliseconds between RunPod status polls (library default 2000)",
+         [&o](const std::string &v) { o.poll_interval_ms = parse_integer(v, "--poll-interval-ms", 1, kInt32Max); }},
+        {"--keep-warm", "SEC",
+         "seconds to hold the worker after the generation; the CLI still\nreleases it when it exits",
+         [&o](const std::string &v) { o.keep_warm_sec = parse_integer(v, "--keep-warm", 0, kInt32Max); }},
+    };
+    for (OptionSpec &spec : connection_specs(o.connection)) {
+        specs.push_back(std::move(spec));
+    }
+    return specs;
+}
+
+std::vector<OptionSpec> health_specs(HealthOptions &o) {
+    return connection_specs(o.connection);
+}
+
+const char *const kExitCodeHelp =
+    "Exit codes:\n"
+    "  0    success\n"
+    "  1    any other failure (network, worker error, invalid config, ...)\n"
+    "  2    usage error (unknown option, invalid value, unreadable file)\n"
+    "  3    authentication: RunPod rejected the API key, or none was given\n"
+    "  4    not found: the endpoint or job does not exist\n"
+    "  5    timeout: startup, generation or an HTTP call timed out\n"
+    "  6    cancelled\n"
+    "  130  interrupted by Ctrl-C (SIGINT); 143 for SIGTERM\n";
+
+} // namespace
+
+std::optional<GenerateOptions> parse_generate_options(const std::vector<std::string> &args) {
+    GenerateOptions options;
+    if (!parse_options(generate_specs(options), args)) {
+        return std::nullopt;
+    }
+    check_connection_options(options.connection);
+    return options;
+}
+
+std::optional<HealthOptions> parse_health_options(const std::vector<std::string> &args) {
+    HealthOptions options;
+    if (!parse_options(health_specs(options), args)) {
+        return std::nullopt;
+    }
+    check_connection_options(options.connection);
+    return options;
+}
+
+std::string main_help() {
+    return std::string(
+               "Usage: swarmpod <command> [options]\n"
+               "\n"
+               "Generates SwarmUI images on RunPod Serverless GPU workers.\n"
+               "\n"
+               "Commands:\n"
+               "  generate    wake a worker, generate images, write them to files\n"
+               "  health      show the endpoint's workers and queue, with a diagnosis\n"
+               "  help [CMD]  show this help or the help of a command\n"
+               "\n"
+               "Options:\n"
+               "  -h, --help  show this help\n"
+               "  --version   show the CLI, library and header versions\n"
+               "\n"
+               "Environment:\n"
+               "  RUNPOD_API_KEY     API key when --api-key is not given\n"
+               "  SWARMPOD_ENDPOINT  endpoint id when --endpoint is not given\n"
+               "\n") +
+           kExitCodeHelp + "\nRun 'swarmpod <command> --help' for the options of a command.\n";
+}
+
+std::string generate_help() {
+    GenerateOptions unused;
+    return std::string(
+               "Usage: swarmpod generate --endpoint ID --prompt TEXT [options]\n"
+               "\n"
+               "Sends one SwarmUI GenerateText2Image request to a RunPod Serverless worker\n"
+               "and writes the images to files. Progress goes to stderr; one line\n"
+               "'image written: PATH (WxH, MIME)' per image goes to stdout.\n"
+               "Settings come from flags, then the environment, then --config.\n"
+               "\n"
+               "Options:\n") +
+           format_options_help(generate_specs(unused)) + "  -h, --help" + std::string(22, ' ') +
+           "show this help\n\n" + kExitCodeHelp;
+}
+
+std::string health_help() {
+    HealthOptions unused;
+    return std::string(
+               "Usage: swarmpod health --endpoint ID [options]\n"
+               "\n"
+               "Reads the endpoint's RunPod /health, which starts no job and bills nothing,\n"
+               "and prints the worker and job counters with a diagnosis (ready,\n"
+               "no_workers, initializing, throttled, unhealthy or busy).\n"
+               "\n"
+               "Options:\n") +
+           format_options_help(health_specs(unused)) + "  -h, --help" + std::string(22, ' ') +
+           "show this help\n\n" + kExitCodeHelp;
+}
+
+int32_t effective_log_level(const ConnectionOptions &options) {
+    if (options.log_level) {
+        return *options.log_level;
+    }
+    if (options.quiet) {
+        return SWARMPOD_LOG_OFF;
+    }
+    return options.verbose ? SWARMPOD_LOG_DEBUG : SWARMPOD_LOG_INFO;
+}
+
+} // namespace swarmpod_cli

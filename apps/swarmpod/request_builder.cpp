@@ -1,0 +1,133 @@
+#include "request_builder.hpp"
+
+#include "errors.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <sstream>
+
+namespace swarmpod_cli {
+namespace {
+
+std::optional<std::string> environment_value(const char *name) {
+    const char *value = std::getenv(name);
+    if (value == nullptr || *value == '\0') {
+        return std::nullopt;
+    }
+    return std::string(value);
+}
+
+std::string read_input(const std::string &path, const std::string &option) {
+    if (path == "-") {
+        return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+    }
+    std::ifstream file(path, std::ios::binary);
+    if (!file) {
+        throw UsageError("cannot read " + option + " file '" + path + "': " + std::strerror(errno));
+    }
+    std::ostringstream content;
+    content << file.rdbuf();
+    return content.str();
+}
+
+// Parses a JSON object without putting any of the file's text in the error, because
+// a config file may contain an API key.
+nlohmann::json parse_object(const std::string &text, const std::string &path, const std::string &option) {
+    try {
+        nlohmann::json parsed = nlohmann::json::parse(text);
+        if (!parsed.is_object()) {
+            throw UsageError(option + " file '" + path + "' must contain a JSON object");
+        }
+        return parsed;
+    } catch (const nlohmann::json::parse_error &e) {
+        throw UsageError("invalid JSON in " + option + " file '" + path + "' at byte " + std::to_string(e.byte));
+    }
+}
+
+} // namespace
+
+BackendSetup build_backend_setup(const ConnectionOptions &options) {
+    BackendSetup setup;
+    setup.config = nlohmann::json::object();
+    if (options.config_file) {
+        setup.config = parse_object(read_input(*options.config_file, "--config"), *options.config_file, "--config");
+        const auto stored_key = setup.config.find("RunPodApiKey");
+        if (stored_key != setup.config.end() && stored_key->is_string()) {
+            add_secret(stored_key->get<std::string>());
+        }
+    }
+    nlohmann::json &config = setup.config;
+
+    if (options.endpoint) {
+        config["EndpointId"] = *options.endpoint;
+    } else if (const auto endpoint = environment_value("SWARMPOD_ENDPOINT")) {
+        config["EndpointId"] = *endpoint;
+    } else if (!config.contains("EndpointId")) {
+        throw UsageError("missing endpoint; give --endpoint ID or set SWARMPOD_ENDPOINT");
+    }
+
+    // The key goes to the library as the per-call argument so it is never stored in
+    // the backend config. The library tries the config's RunPodApiKey first, so a
+    // key from the command line or environment must remove the one from --config.
+    if (options.api_key) {
+        setup.api_key = *options.api_key;
+    } else if (const auto key = environment_value("RUNPOD_API_KEY")) {
+        setup.api_key = *key;
+    }
+    if (setup.api_key) {
+        config.erase("RunPodApiKey");
+    }
+
+    if (options.api_base) {
+        config["ApiBaseUrl"] = *options.api_base;
+    }
+    if (options.ca_bundle) {
+        config["CaBundle"] = *options.ca_bundle;
+    }
+    if (options.allow_insecure_worker_urls) {
+        config["AllowInsecureWorkerUrls"] = true;
+    }
+    return setup;
+}
+
+void add_generate_settings(const GenerateOptions &options, nlohmann::json &config) {
+    if (options.protocol) {
+        config["WorkerProtocol"] = *options.protocol;
+    }
+    if (options.startup_timeout_sec) {
+        config["StartupTimeoutSec"] = *options.startup_timeout_sec;
+    }
+    if (options.generation_timeout_sec) {
+        config["GenerationTimeoutSec"] = *options.generation_timeout_sec;
+    }
+    if (options.poll_interval_ms) {
+        config["PollIntervalMs"] = *options.poll_interval_ms;
+    }
+    if (options.keep_warm_sec) {
+        config["KeepWarmSec"] = *options.keep_warm_sec;
+    }
+}
+
+nlohmann::json build_request(const GenerateOptions &options) {
+    nlohmann::json request = nlohmann::json::object();
+    if (options.request_file) {
+        const std::string &path = *options.request_file;
+        request = parse_object(read_input(path, "--request-json"), path == "-" ? "stdin" : path, "--request-json");
+    }
+    for (const auto &[key, value] : options.request_fields) {
+        request[key] = value;
+    }
+    if (!request.contains("images")) {
+        request["images"] = 1;
+    }
+    if (!request.contains("prompt")) {
+        throw UsageError("missing prompt; give --prompt TEXT or a \"prompt\" field in --request-json");
+    }
+    return request;
+}
+
+} // namespace swarmpod_cli
