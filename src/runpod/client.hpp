@@ -22,13 +22,17 @@ struct EndpointConfig {
 
 class Client {
 public:
+    // Throws Error(invalid_argument) for a base URL that is not http(s) or an endpoint id
+    // with characters outside [A-Za-z0-9_-], and Error(no_api_key) for an empty key.
+    // The key is registered with log::add_secret.
     Client(http::Client& http, EndpointConfig config, RetryPolicy retry = {});
 
-    // POST /run {"input": input}. Sent again only when the first attempt certainly did
-    // not reach RunPod, so a job is never started twice.
+    // POST /run {"input": input}. Sent again only after a 429 or when an attempt certainly
+    // did not reach RunPod, so a job is never started twice.
     Job run(const nlohmann::json& input, Deadline deadline, const CancelToken* cancel = nullptr);
-    // POST /runsync?wait=<ms> (wait clamped to 1000..90000). A non-terminal reply is
-    // returned as is; poll status() with its id.
+    // POST /runsync?wait=<ms> (wait clamped to 1000..90000, and shortened so that wait
+    // plus 10 s for the reply fits before the deadline). A non-terminal reply is returned
+    // as is; poll status() with its id.
     Job runsync(const nlohmann::json& input, Millis wait, Deadline deadline, const CancelToken* cancel = nullptr);
     Job status(const std::string& job_id, Deadline deadline, const CancelToken* cancel = nullptr);
     StreamReply stream(const std::string& job_id, Deadline deadline, const CancelToken* cancel = nullptr);
@@ -40,7 +44,7 @@ public:
 
 private:
     nlohmann::json call(const std::string& method, const std::string& path, const std::string& body, bool is_submit,
-                        Deadline deadline, const CancelToken* cancel);
+                        Deadline deadline, const CancelToken* cancel, Millis timeout);
 
     http::Client& http_;
     EndpointConfig config_;
