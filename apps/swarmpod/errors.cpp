@@ -78,7 +78,10 @@ std::string status_name(int32_t status) {
 }
 
 void add_secret(const std::string &secret) {
-    if (secret.empty()) {
+    // Replacing a very short "key" everywhere would garble every line, and such a
+    // string cannot be a real RunPod key, so it is not redacted.
+    constexpr std::size_t kMinSecretLength = 6;
+    if (secret.size() < kMinSecretLength) {
         return;
     }
     std::lock_guard<std::mutex> lock(secrets_mutex());

@@ -31,7 +31,8 @@ int exit_code_for_status(int32_t status);
 std::string status_name(int32_t status);
 
 // Registers a secret (an API key) that must never reach the terminal. Every line
-// that goes through print_error or redact has it replaced by "***".
+// that goes through print_error or redact has it replaced by "***". Strings shorter
+// than 6 characters are ignored.
 void add_secret(const std::string &secret);
 
 // Returns `text` with every registered secret replaced by "***".

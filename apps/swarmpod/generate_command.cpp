@@ -69,7 +69,7 @@ int32_t SWARMPOD_CALL forward_image(void *user_data, const swarmpod_image *image
     }
 }
 
-// Returns how many images the request asks for: images times batchsize, each a
+// Returns how many images the request expects: images times batchsize, each a
 // number or a numeric string as SwarmUI accepts them.
 int64_t expected_image_count(const nlohmann::json &request) {
     auto read_count = [&request](const char *key) -> int64_t {

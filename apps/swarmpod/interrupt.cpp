@@ -54,7 +54,7 @@ InterruptWatcher::~InterruptWatcher() {
 
 void InterruptWatcher::run() {
     // A signal handler cannot notify a condition variable, so the thread polls the
-    // flag; 50 ms is short next to a RunPod cancel round trip.
+    // flag. Polling every 50 ms adds little to the time a cancellation takes.
     constexpr auto kPollInterval = std::chrono::milliseconds(50);
     std::unique_lock<std::mutex> lock(mutex_);
     while (!stopping_) {

@@ -36,7 +36,7 @@ std::size_t edit_distance(const std::string &a, const std::string &b) {
 
 const OptionSpec *find_spec(const std::vector<OptionSpec> &specs, const std::string &name) {
     for (const OptionSpec &spec : specs) {
-        if (spec.name == name) {
+        if (!spec.name.empty() && spec.name == name) {
             return &spec;
         }
     }
@@ -47,7 +47,9 @@ std::string unknown_option_message(const std::vector<OptionSpec> &specs, const s
     std::vector<std::string> names;
     names.reserve(specs.size() + 1);
     for (const OptionSpec &spec : specs) {
-        names.push_back(spec.name);
+        if (!spec.name.empty()) {
+            names.push_back(spec.name);
+        }
     }
     names.push_back("--help");
     std::string message = "unknown option '" + name + "'";
@@ -61,6 +63,19 @@ std::string unknown_option_message(const std::vector<OptionSpec> &specs, const s
 } // namespace
 
 std::string closest_match(const std::string &input, const std::vector<std::string> &candidates) {
+    // A unique abbreviation such as "--neg" for "--negative" wins over edit distance.
+    std::string prefix_match;
+    int prefix_matches = 0;
+    for (const std::string &candidate : candidates) {
+        if (input.size() >= 4 && candidate.compare(0, input.size(), input) == 0) {
+            prefix_match = candidate;
+            ++prefix_matches;
+        }
+    }
+    if (prefix_matches == 1) {
+        return prefix_match;
+    }
+
     std::string best;
     std::size_t best_distance = 0;
     for (const std::string &candidate : candidates) {
@@ -70,18 +85,9 @@ std::string closest_match(const std::string &input, const std::vector<std::strin
             best_distance = distance;
         }
     }
-    // Allow about one typo per four characters, and at least two; a prefix such as
-    // "--neg" for "--negative" also counts.
+    // Allow about one typo per four characters, and at least two.
     const std::size_t allowed = std::max<std::size_t>(2, input.size() / 4);
-    if (!best.empty() && best_distance <= allowed) {
-        return best;
-    }
-    for (const std::string &candidate : candidates) {
-        if (input.size() >= 4 && candidate.compare(0, input.size(), input) == 0) {
-            return candidate;
-        }
-    }
-    return "";
+    return !best.empty() && best_distance <= allowed ? best : "";
 }
 
 bool parse_options(const std::vector<OptionSpec> &specs, const std::vector<std::string> &args) {
@@ -130,6 +136,10 @@ std::string format_options_help(const std::vector<OptionSpec> &specs) {
     constexpr std::size_t kHelpColumn = 32;
     std::ostringstream out;
     for (const OptionSpec &spec : specs) {
+        if (spec.name.empty()) {
+            out << '\n' << spec.help << ":\n";
+            continue;
+        }
         std::string left = "  " + spec.name;
         if (!spec.value_name.empty()) {
             left += " " + spec.value_name;

@@ -8,6 +8,7 @@
 
 namespace swarmpod_cli {
 
+// One option, or a help section heading when `name` is empty and `help` is the title.
 struct OptionSpec {
     std::string name;       // with the dashes, e.g. "--width"
     std::string value_name; // placeholder shown in help ("N", "URL"); empty for a flag

@@ -24,8 +24,8 @@ int32_t parse_log_level(const std::string &value) {
                      "' for --log-level; expected trace, debug, info, warn, error or off");
 }
 
-// Parses a --set value as JSON (numbers, true/false, null, arrays, objects and quoted
-// strings); anything that is not valid JSON is taken as a plain string.
+// Parses a --set value as JSON: numbers, true/false, null, arrays, objects and quoted
+// strings. Anything that is not valid JSON is taken as a plain string.
 nlohmann::json parse_set_value(const std::string &value) {
     nlohmann::json parsed = nlohmann::json::parse(value, nullptr, false);
     if (parsed.is_discarded()) {
@@ -34,32 +34,41 @@ nlohmann::json parse_set_value(const std::string &value) {
     return parsed;
 }
 
+OptionSpec heading(const char *title) {
+    return {"", "", title, nullptr};
+}
+
 std::vector<OptionSpec> connection_specs(ConnectionOptions &o) {
     return {
-        {"--endpoint", "ID", "RunPod Serverless endpoint id (required; env SWARMPOD_ENDPOINT)",
+        {"--endpoint", "ID", "RunPod Serverless endpoint id (required;\nenv SWARMPOD_ENDPOINT)",
          [&o](const std::string &v) { o.endpoint = v; }},
-        {"--api-base", "URL", "RunPod Serverless API base URL (default https://api.runpod.ai/v2)",
+        {"--api-base", "URL", "RunPod Serverless API base URL\n(default https://api.runpod.ai/v2)",
          [&o](const std::string &v) { o.api_base = v; }},
-        {"--api-key", "KEY", "RunPod API key (env RUNPOD_API_KEY); never printed",
+        {"--api-key", "KEY", "RunPod API key (env RUNPOD_API_KEY); never\nprinted",
          [&o](const std::string &v) {
              add_secret(v);
              o.api_key = v;
          }},
         {"--config", "FILE",
-         "JSON object of backend settings (EndpointId, PollIntervalMs, ...);\nflags override its fields",
+         "JSON object of backend settings as\nswarmpod_backend_new takes them (EndpointId,\n"
+         "PollIntervalMs, ...); flags override it",
          [&o](const std::string &v) { o.config_file = v; }},
-        {"--ca-bundle", "FILE", "PEM file of CA certificates to trust for HTTPS",
+        {"--ca-bundle", "FILE", "PEM file of CA certificates to trust",
          [&o](const std::string &v) { o.ca_bundle = v; }},
-        {"--allow-insecure-worker-urls", "",
-         "accept loopback and plain-HTTP worker URLs (for the local emulator)",
+        {"--allow-insecure-worker-urls", "", "accept loopback and plain-HTTP worker URLs\n(for the local emulator)",
          [&o](const std::string &) { o.allow_insecure_worker_urls = true; }},
-        {"--json", "", "print one JSON object on stdout at the end, nothing else on stdout",
+    };
+}
+
+std::vector<OptionSpec> reporting_specs(ConnectionOptions &o) {
+    return {
+        {"--json", "", "print one JSON object on stdout at the end\nand nothing else on stdout",
          [&o](const std::string &) { o.json = true; }},
-        {"--quiet", "", "print no progress or library log lines on stderr",
+        {"--quiet", "", "print no progress or library log lines",
          [&o](const std::string &) { o.quiet = true; }},
-        {"--verbose", "", "print library debug logs (same as --log-level debug)",
+        {"--verbose", "", "print library debug logs (--log-level debug)",
          [&o](const std::string &) { o.verbose = true; }},
-        {"--log-level", "LEVEL", "library log level: trace, debug, info, warn, error, off\n(default info)",
+        {"--log-level", "LEVEL", "library log level: trace, debug, info, warn,\nerror or off (default info)",
          [&o](const std::string &v) { o.log_level = parse_log_level(v); }},
     };
 }
@@ -70,30 +79,38 @@ void check_connection_options(const ConnectionOptions &o) {
     }
 }
 
+void append(std::vector<OptionSpec> &specs, std::vector<OptionSpec> more) {
+    for (OptionSpec &spec : more) {
+        specs.push_back(std::move(spec));
+    }
+}
+
 std::vector<OptionSpec> generate_specs(GenerateOptions &o) {
     auto field = [&o](const char *key, nlohmann::json value) {
         o.request_fields.emplace_back(key, std::move(value));
     };
     std::vector<OptionSpec> specs = {
-        {"--prompt", "TEXT", "prompt (SwarmUI parameter 'prompt')",
+        heading("Request (SwarmUI parameter ids in brackets)"),
+        {"--prompt", "TEXT", "prompt [prompt]; required unless the request\nfile has one",
          [field](const std::string &v) { field("prompt", v); }},
-        {"--negative", "TEXT", "negative prompt ('negativeprompt')",
+        {"--negative", "TEXT", "negative prompt [negativeprompt]",
          [field](const std::string &v) { field("negativeprompt", v); }},
-        {"--model", "NAME", "model name as the worker's SwarmUI lists it ('model')",
+        {"--model", "NAME", "model name as the worker's SwarmUI lists it\n[model]",
          [field](const std::string &v) { field("model", v); }},
-        {"--width", "N", "image width in pixels ('width')",
+        {"--width", "N", "image width in pixels [width]",
          [field](const std::string &v) { field("width", parse_integer(v, "--width", 1, kInt32Max)); }},
-        {"--height", "N", "image height in pixels ('height')",
+        {"--height", "N", "image height in pixels [height]",
          [field](const std::string &v) { field("height", parse_integer(v, "--height", 1, kInt32Max)); }},
-        {"--steps", "N", "sampling steps ('steps')",
+        {"--steps", "N", "sampling steps [steps]",
          [field](const std::string &v) { field("steps", parse_integer(v, "--steps", 0, kInt32Max)); }},
-        {"--seed", "N", "seed; -1 picks a random one ('seed')",
+        {"--seed", "N", "seed; -1 picks a random one [seed]",
          [field](const std::string &v) { field("seed", parse_integer(v, "--seed", -1, kInt64Max)); }},
-        {"--images", "N", "number of images (default 1, or the request file's value)",
+        {"--images", "N", "number of images, 1 to 10000 [images]\n(default 1)",
          [field](const std::string &v) { field("images", parse_integer(v, "--images", 1, 10000)); }},
         {"--set", "KEY=VALUE",
-         "set any SwarmUI parameter; VALUE is parsed as JSON when it\n"
-         "parses (42, true, {...}), else taken as a string; repeatable",
+         "set any SwarmUI parameter; VALUE is parsed as\n"
+         "JSON when it parses (42, true, {...}), else\n"
+         "taken as a string; repeatable",
          [&o](const std::string &v) {
              const std::size_t equals = v.find('=');
              if (equals == std::string::npos || equals == 0) {
@@ -102,13 +119,19 @@ std::vector<OptionSpec> generate_specs(GenerateOptions &o) {
              o.request_fields.emplace_back(v.substr(0, equals), parse_set_value(v.substr(equals + 1)));
          }},
         {"--request-json", "FILE",
-         "GenerateText2Image body to start from ('-' reads stdin);\nthe flags above override its fields",
+         "GenerateText2Image body to start from ('-'\nreads stdin); the flags above override its\nfields",
          [&o](const std::string &v) { o.request_file = v; }},
+        heading("Output"),
         {"--out", "PATH",
-         "output file; with several images PATH gets -<index> before the\n"
-         "extension; an existing directory receives default-named files\n"
-         "(default ./swarmpod-<yyyymmdd-hhmmss>.<ext>)",
+         "image file (default\n./swarmpod-<yyyymmdd-hhmmss>.<ext>); with\n"
+         "several images PATH gets -<index> before the\n"
+         "extension; an existing directory receives\ndefault-named files",
          [&o](const std::string &v) { o.out = v; }},
+    };
+    append(specs, reporting_specs(o.connection));
+    specs.push_back(heading("RunPod and worker"));
+    append(specs, connection_specs(o.connection));
+    append(specs, {
         {"--protocol", "auto|v1|v2", "worker protocol (library default auto)",
          [&o](const std::string &v) {
              if (v != "auto" && v != "v1" && v != "v2") {
@@ -116,26 +139,33 @@ std::vector<OptionSpec> generate_specs(GenerateOptions &o) {
              }
              o.protocol = v;
          }},
-        {"--startup-timeout", "SEC", "seconds to wait for a worker to start (library default 120)",
+        {"--startup-timeout", "SEC", "seconds to wait for a worker to start\n(library default 120)",
          [&o](const std::string &v) { o.startup_timeout_sec = parse_integer(v, "--startup-timeout", 1, kInt32Max); }},
-        {"--generation-timeout", "SEC", "seconds to wait for the images once the worker is ready\n(library default 300)",
+        {"--generation-timeout", "SEC", "seconds to wait for the images once the\nworker is ready (library default 300)",
          [&o](const std::string &v) {
              o.generation_timeout_sec = parse_integer(v, "--generation-timeout", 1, kInt32Max);
          }},
-        {"--poll-interval-ms", "N", "milliseconds between RunPod status polls (library default 2000)",
+        {"--poll-interval-ms", "N", "milliseconds between RunPod status polls\n(library default 2000)",
          [&o](const std::string &v) { o.poll_interval_ms = parse_integer(v, "--poll-interval-ms", 1, kInt32Max); }},
         {"--keep-warm", "SEC",
-         "seconds to hold the worker after the generation; the CLI still\nreleases it when it exits",
+         "seconds the library holds the worker after a\ngeneration; the CLI releases it on exit\nanyway",
          [&o](const std::string &v) { o.keep_warm_sec = parse_integer(v, "--keep-warm", 0, kInt32Max); }},
-    };
-    for (OptionSpec &spec : connection_specs(o.connection)) {
-        specs.push_back(std::move(spec));
-    }
+    });
     return specs;
 }
 
 std::vector<OptionSpec> health_specs(HealthOptions &o) {
-    return connection_specs(o.connection);
+    std::vector<OptionSpec> specs = {heading("RunPod")};
+    append(specs, connection_specs(o.connection));
+    specs.push_back(heading("Output"));
+    append(specs, reporting_specs(o.connection));
+    return specs;
+}
+
+// Appends -h/--help to a command's option table for its help text only.
+std::vector<OptionSpec> with_help(std::vector<OptionSpec> specs) {
+    specs.push_back({"-h, --help", "", "show this help", nullptr});
+    return specs;
 }
 
 const char *const kExitCodeHelp =
@@ -199,11 +229,9 @@ std::string generate_help() {
                "Sends one SwarmUI GenerateText2Image request to a RunPod Serverless worker\n"
                "and writes the images to files. Progress goes to stderr; one line\n"
                "'image written: PATH (WxH, MIME)' per image goes to stdout.\n"
-               "Settings come from flags, then the environment, then --config.\n"
-               "\n"
-               "Options:\n") +
-           format_options_help(generate_specs(unused)) + "  -h, --help" + std::string(22, ' ') +
-           "show this help\n\n" + kExitCodeHelp;
+               "Later options override earlier ones; settings come from flags, then\n"
+               "the environment, then --config.\n") +
+           format_options_help(with_help(generate_specs(unused))) + "\n" + kExitCodeHelp;
 }
 
 std::string health_help() {
@@ -214,10 +242,8 @@ std::string health_help() {
                "Reads the endpoint's RunPod /health, which starts no job and bills nothing,\n"
                "and prints the worker and job counters with a diagnosis (ready,\n"
                "no_workers, initializing, throttled, unhealthy or busy).\n"
-               "\n"
-               "Options:\n") +
-           format_options_help(health_specs(unused)) + "  -h, --help" + std::string(22, ' ') +
-           "show this help\n\n" + kExitCodeHelp;
+               "Settings come from flags, then the environment, then --config.\n") +
+           format_options_help(with_help(health_specs(unused))) + "\n" + kExitCodeHelp;
 }
 
 int32_t effective_log_level(const ConnectionOptions &options) {

@@ -57,11 +57,11 @@ std::string format_elapsed(double seconds) {
 std::string format_percent(double fraction) {
     const long percent = std::lround(std::fmin(std::fmax(fraction, 0.0), 1.0) * 100.0);
     char buffer[8];
-    std::snprintf(buffer, sizeof buffer, "%3ld%%", percent);
+    std::snprintf(buffer, sizeof buffer, "%ld%%", percent);
     return buffer;
 }
 
-// The overall fraction when the library knows it, else the current image's.
+// The overall fraction when the library reports it, else the current image's.
 double event_fraction(const swarmpod_progress &event) {
     return event.overall_percent >= 0.0 ? event.overall_percent : event.current_percent;
 }
@@ -81,7 +81,9 @@ void ProgressPrinter::on_progress(const swarmpod_progress &event) {
         return;
     }
     std::lock_guard<std::mutex> lock(mutex_);
-    const double elapsed = event.elapsed_seconds >= 0.0 ? event.elapsed_seconds : elapsed_seconds();
+    // The CLI's own clock, not event.elapsed_seconds, so progress and log lines share
+    // one time base and their timestamps never go backwards.
+    const double elapsed = elapsed_seconds();
     const std::string message = event.message != nullptr ? redact(event.message) : "";
 
     if (event.phase == SWARMPOD_PHASE_GENERATING) {
@@ -163,7 +165,8 @@ void ProgressPrinter::draw_bar(double elapsed, const swarmpod_progress &event) {
     const int filled = fraction >= 0.0 ? static_cast<int>(std::fmin(fraction, 1.0) * kBarWidth) : 0;
     std::string text = format_elapsed(elapsed) + "generating [" + std::string(static_cast<std::size_t>(filled), '#') +
                        std::string(static_cast<std::size_t>(kBarWidth - filled), '.') + "] ";
-    text += fraction >= 0.0 ? format_percent(fraction) : " ?%";
+    const std::string percent = fraction >= 0.0 ? format_percent(fraction) : "?%";
+    text += std::string(percent.size() < 4 ? 4 - percent.size() : 0, ' ') + percent;
     if (expected_images_ > 1 && event.batch_index >= 0) {
         text += "  image " + std::to_string(event.batch_index + 1) + "/" + std::to_string(expected_images_);
     }

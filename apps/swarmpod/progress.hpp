@@ -12,7 +12,7 @@ namespace swarmpod_cli {
 
 // Prints progress events and library log lines to stderr, each prefixed with the
 // elapsed time. While the phase is "generating" and stderr is a terminal, one
-// progress bar line is redrawn in place; otherwise plain lines are printed, thinned
+// progress bar line is redrawn in place. Otherwise plain lines are printed, thinned
 // out so a long phase does not flood the log. All methods are thread-safe, because
 // the library calls the log callback from its own threads.
 class ProgressPrinter {

@@ -12,7 +12,7 @@
 namespace swarmpod_cli {
 
 struct BackendSetup {
-    nlohmann::json config;          // for swarmpod_backend_new; holds no key from a flag or env
+    nlohmann::json config;          // for swarmpod_backend_new; contains no key from a flag or env
     std::optional<std::string> api_key; // the per-call api_key argument, if any
 };
 
