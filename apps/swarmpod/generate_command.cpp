@@ -200,6 +200,7 @@ int run_generate(const GenerateOptions &options) {
     BackendSetup setup = build_backend_setup(options.connection);
     add_generate_settings(options, setup.config);
     const nlohmann::json request = build_request(options);
+    check_output_destination(options.out);
     const int64_t expected_images = expected_image_count(request);
 
     const ConnectionOptions &connection = options.connection;

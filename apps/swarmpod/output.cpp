@@ -1,5 +1,7 @@
 #include "output.hpp"
 
+#include "errors.hpp"
+
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -55,6 +57,28 @@ void write_file(const std::string &path, const uint8_t *data, std::size_t size) 
 }
 
 } // namespace
+
+void check_output_destination(const std::optional<std::string> &out) {
+    if (!out) {
+        return;
+    }
+    std::error_code error;
+    if (fs::is_directory(*out, error)) {
+        return;
+    }
+    if (out->empty()) {
+        throw UsageError("--out is empty; give a file or directory path");
+    }
+    const char last = out->back();
+    if (last == '/' || last == '\\') {
+        throw UsageError("--out directory '" + *out + "' does not exist; create it first");
+    }
+    const fs::path parent = fs::path(*out).parent_path();
+    if (!parent.empty() && !fs::is_directory(parent, error)) {
+        throw UsageError("the directory of --out '" + *out + "' does not exist; create '" + parent.string() +
+                         "' first");
+    }
+}
 
 std::string extension_for_mime(const std::string &mime) {
     const std::string type = lowercase(mime.substr(0, mime.find(';')));

@@ -45,6 +45,10 @@ private:
     std::vector<WrittenImage> written_;
 };
 
+// Throws UsageError when --out names a place no file can be created in, so the
+// command fails before it starts a billed job.
+void check_output_destination(const std::optional<std::string> &out);
+
 // Returns the usual file extension for an image MIME type, e.g. "jpg" for
 // "image/jpeg", or "bin" when the type is unknown.
 std::string extension_for_mime(const std::string &mime);
