@@ -2,6 +2,7 @@
 // backend and model listing, interrupt.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -11,6 +12,7 @@
 
 #include "core/cancel.hpp"
 #include "core/clock.hpp"
+#include "core/error.hpp"
 #include "http/client.hpp"
 
 namespace swarmpod::swarm {
@@ -20,8 +22,39 @@ struct WorkerAddress {
     std::string bearer_token;  // v2 lease token; empty for v1 workers
 };
 
+// Meaning of a worker-side failure for the caller.
+enum class WorkerState {
+    reported_error,  // SwarmUI ran the call and returned an error: fail the generation
+    starting,        // v2 gateway, HTTP 503 worker_starting: SwarmUI is booting, wait and retry
+    upstream_down,   // v2 gateway, HTTP 502 worker_upstream_down: SwarmUI unreachable, wait and retry
+    lease_ended,     // v2 gateway, HTTP 401 worker_unauthorized: the lease token is no longer valid
+};
+
+// Error(worker) with the reason the worker failed. Callers that only catch Error see
+// the same status and message.
+class WorkerError : public Error {
+public:
+    WorkerError(WorkerState state, const std::string& message, Millis retry_after = Millis(0))
+        : Error(Status::worker, message), state_(state), retry_after_(retry_after) {}
+    WorkerState state() const noexcept { return state_; }
+    // The gateway's Retry-After header; zero when it sent none.
+    Millis retry_after() const noexcept { return retry_after_; }
+
+private:
+    WorkerState state_;
+    Millis retry_after_;
+};
+
+// Returns true for a WorkerError after which waiting and calling again can succeed:
+// worker_starting (503) and worker_upstream_down (502).
+bool is_worker_transient(const Error& error) noexcept;
+// Returns true for a WorkerError saying the lease ended (401 worker_unauthorized): drop
+// the lease and lease a worker again.
+bool is_lease_ended(const Error& error) noexcept;
+
 class Client {
 public:
+    // Throws Error(invalid_argument) unless base_url starts with http:// or https://.
     Client(http::Client& http, WorkerAddress address);
 
     // POST /API/GetNewSession {} and keep the session id.
@@ -30,30 +63,66 @@ public:
     // POST /API/<route> with the current session (created on first use). On
     // invalid_session_id (HTTP 401 or in the body) the session is renewed once and the
     // call repeated. A reply with `error` throws Error(worker) quoting the worker's text
-    // and error_id. Returns the reply object.
+    // and error_id; gateway replies throw WorkerError (see WorkerState). Returns the
+    // reply object.
     nlohmann::json call(const std::string& route, nlohmann::json body, Deadline deadline,
                         const CancelToken* cancel = nullptr);
 
     // GenerateText2Image over HTTP. `request` is already shaped (images, donotsave);
     // the session id is set here. Returns the `images` strings (data URLs or saved paths).
+    // Throws Error(worker) when the reply has no images and no error.
     std::vector<std::string> generate_http(nlohmann::json request, Deadline deadline,
                                            const CancelToken* cancel = nullptr);
+
+    // ListBackends with full_data: the reply object keyed by backend id.
+    nlohmann::json list_backends(Deadline deadline, const CancelToken* cancel = nullptr);
+
+    // ListModels of one subtype ("Stable-Diffusion", "LoRA", ...), the whole tree, local
+    // models only. Returns the reply object with `folders` and `files`.
+    nlohmann::json list_models(const std::string& subtype, Deadline deadline,
+                               const CancelToken* cancel = nullptr);
+
+    // InterruptAll for this client's session, or for every session of its user when
+    // `other_sessions` is true. Without a session and other_sessions false, there is
+    // nothing of ours to stop and no request is sent.
+    void interrupt(Deadline deadline, const CancelToken* cancel = nullptr, bool other_sessions = false);
+
+    // GET <base_url>/<path> for an image the worker saved instead of inlining (a
+    // `View/...` or `Output/...` path from `images`), percent-encoding the path.
+    // Throws Error(bad_response), before sending anything, for a path that is empty or
+    // absolute, starts with a slash, has a "." or ".." segment or a control byte.
+    std::vector<uint8_t> fetch_view(const std::string& path, Deadline deadline,
+                                    const CancelToken* cancel = nullptr);
 
     const WorkerAddress& address() const { return address_; }
     std::string session_id() const;
 
 private:
-    http::Response post(const std::string& route, const std::string& body, Deadline deadline,
+    struct Reply {
+        nlohmann::json body;
+        bool invalid_session = false;
+    };
+
+    http::Response post(const std::string& route, std::string body, Deadline deadline,
                         const CancelToken* cancel);
+    http::Response send(http::Request request, const std::string& request_label, Deadline deadline,
+                        const CancelToken* cancel);
+    http::Headers common_headers(const char* accept) const;
+    Reply interpret(const std::string& route, const http::Response& response) const;
+    [[noreturn]] void throw_http_error(const std::string& request_label, const http::Response& response,
+                                       const nlohmann::json& parsed) const;
+    std::string renew_session(const std::string& stale, Deadline deadline, const CancelToken* cancel);
 
     http::Client& http_;
     WorkerAddress address_;
+    std::string host_;  // host[:port] of base_url, for logs and messages
     mutable std::mutex mutex_;
     std::string session_id_;
 };
 
 // Sets `images`, `donotsave`, and removes `exactbackendid` and `internalbackendtype`,
 // keeping every other field of SwarmUI's T2IParamInput.ToJSON() body as it is.
+// Throws Error(invalid_argument) unless `request` is an object and images >= 1.
 nlohmann::json shape_request(nlohmann::json request, int images);
 
 }  // namespace swarmpod::swarm
