@@ -1,0 +1,50 @@
+#include "ledger.hpp"
+
+#include "util.hpp"
+
+namespace emulator {
+
+void Ledger::add_image(ImageRecord record)
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    images_.push_back(std::move(record));
+}
+
+void Ledger::count_generation()
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++generations_;
+}
+
+void Ledger::clear()
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    images_.clear();
+    generations_ = 0;
+}
+
+nlohmann::json Ledger::images_json() const
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto out = nlohmann::json::array();
+    for (const auto& image : images_) {
+        out.push_back({{"session", image.session_id},
+                       {"worker_id", image.worker_id},
+                       {"batch_index", image.batch_index},
+                       {"fnv1a64", hex16(image.fnv1a64)},
+                       {"bytes", image.bytes},
+                       {"width", image.width},
+                       {"height", image.height},
+                       {"mime", image.mime},
+                       {"at_ms", image.at_ms}});
+    }
+    return out;
+}
+
+std::int64_t Ledger::generations() const
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    return generations_;
+}
+
+} // namespace emulator

@@ -1,0 +1,42 @@
+// Record of every image the workers sent, for tests that compare bytes without decoding them.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace emulator {
+
+struct ImageRecord {
+    std::string session_id;
+    std::string worker_id;
+    int batch_index = 0;
+    std::uint64_t fnv1a64 = 0;
+    std::size_t bytes = 0;
+    int width = 0;
+    int height = 0;
+    std::string mime;
+    std::int64_t at_ms = 0;
+};
+
+// Thread-safe: worker connection threads add records while the admin route reads them.
+class Ledger {
+public:
+    void add_image(ImageRecord record);
+    // Counts one generation request (a whole GenerateText2Image call, any number of images).
+    void count_generation();
+    void clear();
+
+    nlohmann::json images_json() const;
+    std::int64_t generations() const;
+
+private:
+    mutable std::mutex mutex_;
+    std::vector<ImageRecord> images_;
+    std::int64_t generations_ = 0;
+};
+
+} // namespace emulator

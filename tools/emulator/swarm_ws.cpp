@@ -1,0 +1,147 @@
+#include "swarm_ws.hpp"
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+#include <spdlog/spdlog.h>
+
+#include "util.hpp"
+
+namespace emulator {
+namespace {
+
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using tcp = boost::asio::ip::tcp;
+using Socket = websocket::stream<tcp::socket&>;
+
+// Thrown by a send when the client has gone, to leave the generation loop.
+struct ClientGone {};
+
+void send(Socket& ws, const nlohmann::json& message)
+{
+    beast::error_code error;
+    ws.text(true);
+    ws.write(boost::asio::buffer(message.dump()), error);
+    if (error) {
+        throw ClientGone{};
+    }
+}
+
+void close(Socket& ws)
+{
+    beast::error_code ignored;
+    ws.close(websocket::close_code::normal, ignored);
+}
+
+std::string metadata_for(const GenerationParams& params, const ImageRequest& image, int steps)
+{
+    nlohmann::json metadata = {{"sui_image_params",
+                                {{"prompt", image.prompt},
+                                 {"model", params.model},
+                                 {"seed", image.seed},
+                                 {"steps", steps},
+                                 {"width", image.width},
+                                 {"height", image.height},
+                                 {"images", params.images},
+                                 {"swarm_version", "0.9.8.2-emulator"}}}};
+    return metadata.dump();
+}
+
+void run_generation(SwarmApi& api, const Config& config, Socket& ws, const std::string& session_id,
+                    const nlohmann::json& input)
+{
+    send(ws, api.status_json());
+    auto parsed = api.parse_generation(input);
+    if (auto* message = std::get_if<std::string>(&parsed)) {
+        send(ws, {{"error", *message}});
+        return;
+    }
+    const auto& params = std::get<GenerationParams>(parsed);
+    const std::string request_id = std::to_string(fnv1a64(make_hex_id(8)) % 100000);
+
+    GenerationEvents events;
+    events.on_step = [&](int index, int step, int steps, const ImageRequest& image) {
+        double current = static_cast<double>(step) / steps;
+        nlohmann::json progress = {{"batch_index", std::to_string(index)},
+                                   {"request_id", request_id},
+                                   {"overall_percent", (index + current) / params.images},
+                                   {"current_percent", current}};
+        auto preview = render_preview(image, current);
+        progress["preview"] = "data:" + preview.mime + ";base64," + base64_encode(preview.bytes);
+        send(ws, {{"gen_progress", progress}});
+    };
+    events.on_image = [&](int index, const std::string& reference, const ImageRequest& image) {
+        send(ws, {{"image", reference},
+                  {"batch_index", std::to_string(index)},
+                  {"request_id", request_id},
+                  {"metadata", metadata_for(params, image, std::max(1, config.steps_per_image))}});
+        send(ws, {{"keep_alive", true}});
+    };
+    events.on_keepalive = [&] { send(ws, {{"keep_alive", true}}); };
+
+    // NOTE: a WebSocket generation is never cut by --proxy-cut-ms, because progress and keep_alive
+    // messages flow at least every --keepalive-ms; a silent socket is not modelled.
+    switch (api.generate(session_id, params, events, 0)) {
+    case GenerationOutcome::done:
+        break;
+    case GenerationOutcome::interrupted:
+        send(ws, {{"error", "Generation session interrupted."}});
+        break;
+    case GenerationOutcome::shut_down:
+    case GenerationOutcome::cut:
+        return;
+    }
+    send(ws, {{"discard_indices", nlohmann::json::array()}});
+}
+
+} // namespace
+
+void serve_websocket(SwarmApi& api, const Config& config, tcp::socket& socket,
+                     boost::beast::http::request<boost::beast::http::string_body> request)
+{
+    Socket ws(socket);
+    beast::error_code error;
+    ws.read_message_max(200ULL * 1024 * 1024);
+    ws.accept(request, error);
+    if (error) {
+        return;
+    }
+    std::string path(request.target().substr(0, request.target().find('?')));
+    try {
+        if (!beast::iequals(path, "/API/GenerateText2ImageWS")) {
+            send(ws, {{"error", "Unknown WebSocket API route '" + path + "'."}, {"error_id", "bad_route"}});
+            close(ws);
+            return;
+        }
+
+        // NOTE: SwarmUI waits at most one minute for this first message; the emulator waits until the
+        // client sends or closes.
+        beast::flat_buffer buffer;
+        ws.read(buffer, error);
+        if (error) {
+            return;
+        }
+        auto input = nlohmann::json::parse(beast::buffers_to_string(buffer.data()), nullptr, false);
+        if (input.is_discarded() || !input.is_object()) {
+            send(ws, {{"error", "An internal error occurred"}, {"error_id", "internal_error"}});
+            close(ws);
+            return;
+        }
+        std::string session_id = input.value("session_id", std::string());
+        if (!api.has_session(session_id)) {
+            send(ws, {{"error", "Invalid session ID. You may need to refresh the page."},
+                      {"error_id", "invalid_session_id"}});
+            close(ws);
+            return;
+        }
+
+        run_generation(api, config, ws, session_id, input);
+        send(ws, {{"socket_intention", "close"}});
+        send(ws, api.status_json());
+        close(ws);
+    } catch (const ClientGone&) {
+        spdlog::debug("WebSocket client left during {}", path);
+    }
+}
+
+} // namespace emulator
