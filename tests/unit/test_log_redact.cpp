@@ -1,5 +1,6 @@
 // The "swarmpod" logger, its host callback sink and secret redaction.
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -143,15 +144,20 @@ TEST(LogCallback, CallbackSwapWhileLoggingIsSafe) {
             while (!stop.load()) SP_INFO("writer {}", t);
         });
     }
-    for (int i = 0; i < 200; ++i) {
+    // Swap until both callbacks have received lines, so the swaps overlap the writers.
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    for (int i = 0; std::chrono::steady_clock::now() < give_up; ++i) {
         set_host_callback(&capture, (i % 2 == 0) ? &second : &first, SWARMPOD_LOG_INFO);
+        std::scoped_lock lock(first.mutex, second.mutex);
+        if (first.lines.size() > 100 && second.lines.size() > 100) break;
     }
     set_host_callback(nullptr, nullptr, SWARMPOD_LOG_OFF);
     stop = true;
     for (auto& writer : writers) writer.join();
 
+    EXPECT_GT(first.lines.size(), 100u);
+    EXPECT_GT(second.lines.size(), 100u);
     const std::size_t total = first.lines.size() + second.lines.size();
-    EXPECT_GT(total, 0u);
     // After the callback is cleared nothing more arrives.
     SP_INFO("after");
     EXPECT_EQ(first.lines.size() + second.lines.size(), total);
