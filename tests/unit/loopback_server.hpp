@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -17,33 +18,41 @@ namespace swarmpod::test {
 
 class LoopbackServer {
 public:
+    LoopbackServer() : server_(std::make_unique<httplib::Server>()) {}
+    // An HTTPS server with this PEM certificate and key.
+    LoopbackServer(const std::string& cert_path, const std::string& key_path)
+        : server_(std::make_unique<httplib::SSLServer>(cert_path.c_str(), key_path.c_str())), scheme_("https") {
+        if (!server_->is_valid()) throw std::runtime_error("cannot load the test TLS certificate " + cert_path);
+    }
+
     // Register routes on server() before calling start().
-    httplib::Server& server() { return server_; }
+    httplib::Server& server() { return *server_; }
 
     void start() {
         // Without TCP_NODELAY, cpp-httplib's separate writes of headers and body meet
         // delayed ACKs and each reply takes tens of milliseconds.
-        server_.set_tcp_nodelay(true);
-        port_ = server_.bind_to_any_port("127.0.0.1");
+        server_->set_tcp_nodelay(true);
+        port_ = server_->bind_to_any_port("127.0.0.1");
         if (port_ <= 0) throw std::runtime_error("cannot bind a loopback port for the test server");
-        thread_ = std::thread([this] { server_.listen_after_bind(); });
+        thread_ = std::thread([this] { server_->listen_after_bind(); });
         const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-        while (!server_.is_running()) {
+        while (!server_->is_running()) {
             if (std::chrono::steady_clock::now() > give_up) throw std::runtime_error("test server did not start");
             std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
     }
 
     ~LoopbackServer() {
-        server_.stop();
+        server_->stop();
         if (thread_.joinable()) thread_.join();
     }
 
     int port() const { return port_; }
-    std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+    std::string url() const { return scheme_ + "://127.0.0.1:" + std::to_string(port_); }
 
 private:
-    httplib::Server server_;
+    std::unique_ptr<httplib::Server> server_;
+    std::string scheme_ = "http";
     std::thread thread_;
     int port_ = 0;
 };

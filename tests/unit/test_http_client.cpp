@@ -1,11 +1,15 @@
 // http::Client against real cpp-httplib servers on 127.0.0.1.
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
 
 #include "http/client.hpp"
 #include "loopback_server.hpp"
@@ -290,6 +294,111 @@ TEST(HttpClient, RejectsBadRequests) {
     request.headers.clear();
     request.timeout = Millis(0);
     EXPECT_THROW(client.perform(request), Error);
+}
+
+TEST(HttpClient, CompressedReplyIsDecoded) {
+    LoopbackServer server;
+    nlohmann::json document = nlohmann::json::array();
+    for (int i = 0; i < 2000; ++i) document.push_back({{"index", i}, {"name", "image"}});
+    const std::string text = document.dump();
+    server.server().Get("/large.json", [&](const httplib::Request&, httplib::Response& response) {
+        response.set_content(text, "application/json");
+    });
+    server.start();
+
+    Client client(ClientOptions{});
+    Request request;
+    request.url = server.url() + "/large.json";
+    const Response response = client.perform(request);
+    // cpp-httplib picks brotli or gzip from the encodings this libcurl offers.
+    const std::string encoding = response.header("content-encoding").value_or("");
+    EXPECT_TRUE(encoding == "gzip" || encoding == "br") << encoding;
+    EXPECT_LT(std::stoul(response.header("content-length").value_or("0")), text.size());
+    EXPECT_EQ(response.body, text);
+}
+
+// A self-signed certificate for IP 127.0.0.1 only, made once with the openssl tool.
+class HttpClientTls : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        char pattern[] = "/tmp/swarmpod-tls-XXXXXX";
+        const char* dir = mkdtemp(pattern);
+        if (dir == nullptr) return;
+        directory_ = dir;
+        const std::string command = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1"
+                                    " -addext subjectAltName=IP:127.0.0.1 -keyout " +
+                                    directory_ + "/key.pem -out " + directory_ + "/cert.pem >/dev/null 2>&1";
+        ready_ = std::system(command.c_str()) == 0;
+    }
+    static void TearDownTestSuite() {
+        if (!directory_.empty()) std::filesystem::remove_all(directory_);
+    }
+    void SetUp() override {
+        if (!ready_) GTEST_SKIP() << "the openssl tool could not make a test certificate";
+    }
+
+    static std::string cert() { return directory_ + "/cert.pem"; }
+    static std::string key() { return directory_ + "/key.pem"; }
+
+    static inline std::string directory_;
+    static inline bool ready_ = false;
+};
+
+TEST_F(HttpClientTls, UntrustedCertificateIsTlsError) {
+    LoopbackServer server(cert(), key());
+    server.server().Get("/", [](const httplib::Request&, httplib::Response& response) {
+        response.set_content("secret", "text/plain");
+    });
+    server.start();
+
+    Client client(ClientOptions{});
+    Request request;
+    request.url = server.url() + "/";
+    try {
+        client.perform(request);
+        FAIL() << "expected TransportError";
+    } catch (const TransportError& error) {
+        EXPECT_EQ(error.status(), Status::tls);
+        EXPECT_NE(std::string(error.what()).find("CA bundle"), std::string::npos) << error.what();
+    }
+}
+
+TEST_F(HttpClientTls, CaBundleMakesCertificateTrusted) {
+    LoopbackServer server(cert(), key());
+    server.server().Get("/", [](const httplib::Request&, httplib::Response& response) {
+        response.set_content("trusted", "text/plain");
+    });
+    server.start();
+
+    ClientOptions options;
+    options.ca_bundle = cert();
+    Client client(options);
+    Request request;
+    request.url = server.url() + "/";
+    const Response response = client.perform(request);
+    EXPECT_EQ(response.status, 200);
+    EXPECT_EQ(response.body, "trusted");
+}
+
+TEST_F(HttpClientTls, HostNameMismatchIsTlsError) {
+    LoopbackServer server(cert(), key());
+    server.server().Get("/", [](const httplib::Request&, httplib::Response& response) {
+        response.set_content("wrong host", "text/plain");
+    });
+    server.start();
+
+    ClientOptions options;
+    options.ca_bundle = cert();
+    Client client(options);
+    Request request;
+    // "localhost" reaches the same server, but the certificate names only 127.0.0.1.
+    request.url = "https://localhost:" + std::to_string(server.port()) + "/";
+    try {
+        client.perform(request);
+        FAIL() << "expected TransportError";
+    } catch (const TransportError& error) {
+        EXPECT_EQ(error.status(), Status::tls) << error.what();
+    }
 }
 
 TEST(HttpClient, SequentialRequestsReuseConnection) {
