@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <chrono>
 #include <cstring>
 #include <exception>
 #include <mutex>
@@ -85,8 +86,9 @@ struct HandlePair {
     MultiPtr multi;
 };
 
-// Returns "host:port" for messages; never the path, query or credentials of the URL.
-std::string describe_host(const std::string& url) {
+// Returns "host:port", plus the path when `with_path` is set, for messages and logs.
+// Never the query or the credentials of the URL, because those can hold tokens.
+std::string describe_host(const std::string& url, bool with_path = false) {
     UrlPtr parsed(curl_url());
     if (!parsed || curl_url_set(parsed.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
         return "the server";
@@ -104,6 +106,11 @@ std::string describe_host(const std::string& url) {
         result += ':';
         result += port;
         curl_free(port);
+    }
+    char* path = nullptr;
+    if (with_path && curl_url_get(parsed.get(), CURLUPART_PATH, &path, 0) == CURLUE_OK && path != nullptr) {
+        result += path;
+        curl_free(path);
     }
     return result;
 }
@@ -481,6 +488,7 @@ Response Client::perform(const Request& request, const CancelToken* cancel) {
                                               "request to " + describe_host(request.url) + " was cancelled"});
     }
 
+    const auto started = std::chrono::steady_clock::now();
     Response response;
     TransferState state;
     state.response = &response;
@@ -513,6 +521,11 @@ Response Client::perform(const Request& request, const CancelToken* cancel) {
 
     if (state.callback_exception) std::rethrow_exception(state.callback_exception);
     if (code != CURLE_OK) throw TransportError(std::move(failure));
+    if (log::logger().should_log(spdlog::level::trace)) {
+        const auto elapsed = std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - started);
+        SP_TRACE("HTTP {} {} returned {} ({} bytes) in {} ms", request.method, describe_host(request.url, true),
+                 response.status, response.body.size(), elapsed.count());
+    }
     return response;
 }
 

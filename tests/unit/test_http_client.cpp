@@ -12,7 +12,9 @@
 #include <nlohmann/json.hpp>
 
 #include "http/client.hpp"
+#include "log/log.hpp"
 #include "loopback_server.hpp"
+#include "swarmpod/swarmpod.h"
 
 namespace swarmpod::http {
 namespace {
@@ -399,6 +401,32 @@ TEST_F(HttpClientTls, HostNameMismatchIsTlsError) {
     } catch (const TransportError& error) {
         EXPECT_EQ(error.status(), Status::tls) << error.what();
     }
+}
+
+TEST(HttpClient, TraceLogOmitsQuery) {
+    LoopbackServer server;
+    server.server().Get("/API/GetNewSession", [](const httplib::Request&, httplib::Response& response) {
+        response.set_content("{}", "application/json");
+    });
+    server.start();
+
+    std::vector<std::string> lines;
+    log::set_host_callback(
+        [](void* user_data, int, const char* message) {
+            static_cast<std::vector<std::string>*>(user_data)->emplace_back(message);
+        },
+        &lines, SWARMPOD_LOG_TRACE);
+    Client client(ClientOptions{});
+    Request request;
+    request.url = server.url() + "/API/GetNewSession?worker_token=tok_in_query_987";
+    client.perform(request);
+    log::set_host_callback(nullptr, nullptr, SWARMPOD_LOG_OFF);
+
+    ASSERT_EQ(lines.size(), 1u);
+    EXPECT_NE(lines[0].find("GET 127.0.0.1:" + std::to_string(server.port()) + "/API/GetNewSession returned 200"),
+              std::string::npos)
+        << lines[0];
+    EXPECT_EQ(lines[0].find("tok_in_query"), std::string::npos) << lines[0];
 }
 
 TEST(HttpClient, SequentialRequestsReuseConnection) {
