@@ -95,6 +95,11 @@ int64_t expected_image_count(const nlohmann::json &request) {
 
 GenerateOutcome generate(const BackendSetup &setup, const nlohmann::json &request, GenerateContext &context) {
     GenerateOutcome outcome;
+    const std::string missing_key = missing_api_key_message(setup);
+    if (!missing_key.empty()) {
+        outcome.failure = LibraryFailure{SWARMPOD_E_NO_API_KEY, missing_key};
+        return outcome;
+    }
 
     swarmpod_backend *raw_backend = nullptr;
     const int32_t created = swarmpod_backend_new(setup.config.dump().c_str(), &raw_backend);

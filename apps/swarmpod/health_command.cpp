@@ -59,7 +59,10 @@ int run_health(const HealthOptions &options) {
 
     LibraryFailure failure;
     LibraryString raw_health;
-    {
+    const std::string missing_key = missing_api_key_message(setup);
+    if (!missing_key.empty()) {
+        failure = LibraryFailure{SWARMPOD_E_NO_API_KEY, missing_key};
+    } else {
         const LogCallbackScope logging(printer, effective_log_level(connection));
         swarmpod_backend *raw_backend = nullptr;
         const int32_t created = swarmpod_backend_new(setup.config.dump().c_str(), &raw_backend);

@@ -37,6 +37,25 @@ const char *level_prefix(int32_t level) {
     }
 }
 
+// Returns "<phase>: <message>", without the phase name when the message already
+// starts with it ("Done: 2 images" stays as it is).
+std::string phase_line(int32_t phase, const std::string &message) {
+    const std::string name = phase_name(phase);
+    if (message.empty()) {
+        return name;
+    }
+    if (message.size() >= name.size()) {
+        bool same = true;
+        for (std::size_t i = 0; i < name.size() && same; ++i) {
+            same = std::tolower(static_cast<unsigned char>(message[i])) == name[i];
+        }
+        if (same) {
+            return message;
+        }
+    }
+    return name + ": " + message;
+}
+
 // The message with its digits removed, so "(12 s)" and "(14 s)" compare equal.
 std::string message_shape(const std::string &message) {
     std::string shape;
@@ -123,8 +142,7 @@ void ProgressPrinter::on_progress(const swarmpod_progress &event) {
     const std::string shape = message_shape(message);
     if (event.phase != last_phase_ || shape != last_message_shape_ ||
         elapsed - last_line_elapsed_ >= kRepeatSeconds) {
-        print_line(elapsed, message.empty() ? phase_name(event.phase)
-                                            : std::string(phase_name(event.phase)) + ": " + message);
+        print_line(elapsed, phase_line(event.phase, message));
         last_message_shape_ = shape;
     }
     last_phase_ = event.phase;

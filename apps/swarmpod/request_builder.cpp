@@ -94,6 +94,13 @@ BackendSetup build_backend_setup(const ConnectionOptions &options) {
     return setup;
 }
 
+std::string missing_api_key_message(const BackendSetup &setup) {
+    if (setup.api_key || setup.config.contains("RunPodApiKey")) {
+        return "";
+    }
+    return "missing RunPod API key; pass --api-key KEY or set RUNPOD_API_KEY";
+}
+
 void add_generate_settings(const GenerateOptions &options, nlohmann::json &config) {
     if (options.protocol) {
         config["WorkerProtocol"] = *options.protocol;

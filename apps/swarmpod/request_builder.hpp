@@ -21,6 +21,10 @@ struct BackendSetup {
 // the rest. Throws UsageError when the endpoint is missing or a file is unreadable.
 BackendSetup build_backend_setup(const ConnectionOptions &options);
 
+// Returns the message for a missing API key when neither the command line, the
+// environment nor the --config file gives one, or "" when a key is present.
+std::string missing_api_key_message(const BackendSetup &setup);
+
 // Adds the generate-only settings (protocol, timeouts, keep-warm) to `config`.
 void add_generate_settings(const GenerateOptions &options, nlohmann::json &config);
 
