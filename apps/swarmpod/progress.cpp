@@ -89,7 +89,36 @@ double event_fraction(const swarmpod_progress &event) {
 
 ProgressPrinter::ProgressPrinter(bool quiet, bool terminal, int64_t expected_images)
     : quiet_(quiet), terminal_(terminal), expected_images_(expected_images),
-      start_(std::chrono::steady_clock::now()) {}
+      start_(std::chrono::steady_clock::now()) {
+    if (terminal_ && !quiet_) {
+        redraw_thread_ = std::thread([this] { redraw_periodically(); });
+    }
+}
+
+ProgressPrinter::~ProgressPrinter() {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stopping_ = true;
+    }
+    stop_redraw_.notify_all();
+    if (redraw_thread_.joinable()) {
+        redraw_thread_.join();
+    }
+}
+
+void ProgressPrinter::redraw_periodically() {
+    constexpr auto kRedrawInterval = std::chrono::milliseconds(200);
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (!stop_redraw_.wait_for(lock, kRedrawInterval, [this] { return stopping_; })) {
+        if (generating_) {
+            try {
+                draw_bar(elapsed_seconds());
+            } catch (...) {
+                // A failed stderr write only loses one redraw.
+            }
+        }
+    }
+}
 
 double ProgressPrinter::elapsed_seconds() const {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
@@ -107,7 +136,9 @@ void ProgressPrinter::on_progress(const swarmpod_progress &event) {
 
     if (event.phase == SWARMPOD_PHASE_GENERATING) {
         if (terminal_) {
-            draw_bar(elapsed, event);
+            generating_ = true;
+            bar_ = BarState{event_fraction(event), event.batch_index, event.estimated_remaining_seconds, elapsed};
+            draw_bar(elapsed);
         } else {
             const double fraction = event_fraction(event);
             const int step = fraction >= 0.0 ? static_cast<int>(fraction * 10.0) : -1;
@@ -133,12 +164,13 @@ void ProgressPrinter::on_progress(const swarmpod_progress &event) {
         return;
     }
 
+    generating_ = false;
     if (bar_visible_) {
         // Leave the last bar state on screen as a finished line.
         std::cerr << '\n';
         bar_visible_ = false;
-        bar_text_.clear();
     }
+    bar_text_.clear();
     const std::string shape = message_shape(message);
     if (event.phase != last_phase_ || shape != last_message_shape_ ||
         elapsed - last_line_elapsed_ >= kRepeatSeconds) {
@@ -160,11 +192,17 @@ void ProgressPrinter::note(const std::string &text) {
 }
 
 void ProgressPrinter::finish() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (bar_visible_) {
-        std::cerr << '\n' << std::flush;
-        bar_visible_ = false;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stopping_ = true;
+        generating_ = false;
+        if (bar_visible_) {
+            std::cerr << '\n' << std::flush;
+            bar_visible_ = false;
+        }
+        bar_text_.clear();
     }
+    stop_redraw_.notify_all();
 }
 
 void ProgressPrinter::print_line(double elapsed, const std::string &text) {
@@ -178,18 +216,19 @@ void ProgressPrinter::print_line(double elapsed, const std::string &text) {
     std::cerr << std::flush;
 }
 
-void ProgressPrinter::draw_bar(double elapsed, const swarmpod_progress &event) {
-    const double fraction = event_fraction(event);
+void ProgressPrinter::draw_bar(double elapsed) {
+    const double fraction = bar_.fraction;
     const int filled = fraction >= 0.0 ? static_cast<int>(std::fmin(fraction, 1.0) * kBarWidth) : 0;
     std::string text = format_elapsed(elapsed) + "generating [" + std::string(static_cast<std::size_t>(filled), '#') +
                        std::string(static_cast<std::size_t>(kBarWidth - filled), '.') + "] ";
     const std::string percent = fraction >= 0.0 ? format_percent(fraction) : "?%";
     text += std::string(percent.size() < 4 ? 4 - percent.size() : 0, ' ') + percent;
-    if (expected_images_ > 1 && event.batch_index >= 0) {
-        text += "  image " + std::to_string(event.batch_index + 1) + "/" + std::to_string(expected_images_);
+    if (expected_images_ > 1 && bar_.batch_index >= 0) {
+        text += "  image " + std::to_string(bar_.batch_index + 1) + "/" + std::to_string(expected_images_);
     }
-    if (event.estimated_remaining_seconds >= 0.0) {
-        text += "  ETA " + std::to_string(std::lround(event.estimated_remaining_seconds)) + " s";
+    if (bar_.remaining_seconds >= 0.0) {
+        const double remaining = std::fmax(bar_.remaining_seconds - (elapsed - bar_.reported_at), 0.0);
+        text += "  ETA " + std::to_string(std::lround(remaining)) + " s";
     }
     if (text == bar_text_ && bar_visible_) {
         return;
