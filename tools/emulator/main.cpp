@@ -245,7 +245,7 @@ int main(int argc, char** argv)
             int received = sigtimedwait(&signals, nullptr, &timeout);
             if (received == SIGINT || received == SIGTERM) {
                 spdlog::info("signal {} received, shutting down", received);
-                api.stop();
+                api.request_stop();
                 return;
             }
         }
@@ -258,9 +258,10 @@ int main(int argc, char** argv)
     spdlog::info("endpoint {} ready, protocol {}, {} model(s), max {} worker(s)", config.endpoint_id,
                  config.protocol == emulator::WorkerProtocol::v2 ? "v2" : "v1", models->size(), config.max_workers);
 
-    api.serve();
+    api.wait_for_stop();
     serving = false;
     signal_thread.join();
+    api.stop();
     scheduler.stop();
     spdlog::info("stopped");
     return 0;

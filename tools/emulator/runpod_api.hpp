@@ -1,19 +1,15 @@
 // The RunPod Serverless queue API (/v2/<endpoint>/...) and the emulator's /admin routes, on the main port.
 #pragma once
 
-#include <atomic>
+#include <condition_variable>
 #include <cstdint>
-#include <functional>
-#include <memory>
+#include <mutex>
 #include <string>
 
 #include "config.hpp"
 #include "faults.hpp"
+#include "http_server.hpp"
 #include "scheduler.hpp"
-
-namespace httplib {
-class Server;
-}
 
 namespace emulator {
 
@@ -24,20 +20,27 @@ public:
     RunPodApi(const RunPodApi&) = delete;
     RunPodApi& operator=(const RunPodApi&) = delete;
 
-    // Binds the listen address; returns the bound port or throws std::runtime_error.
+    // Binds the listen address; returns the bound port. Throws boost::system::system_error on failure.
     std::uint16_t bind();
-    // Serves until stop() or POST /admin/shutdown. Blocks the caller.
-    void serve();
+    // Blocks until request_stop() or POST /admin/shutdown.
+    void wait_for_stop();
+    void request_stop();
+    // Closes the port and every connection.
     void stop();
 
 private:
-    void add_runpod_routes();
-    void add_admin_routes();
+    void handle(Exchange& exchange);
+    void handle_endpoint(Exchange& exchange, const std::string& operation, const std::string& job_id);
+    void handle_admin(Exchange& exchange);
 
     const Config& config_;
     Scheduler& scheduler_;
     Faults& faults_;
-    std::unique_ptr<httplib::Server> server_;
+    HttpServer http_;
+
+    std::mutex mutex_;
+    std::condition_variable stop_requested_;
+    bool stopping_ = false;
 };
 
 } // namespace emulator

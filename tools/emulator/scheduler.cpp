@@ -285,6 +285,7 @@ void Scheduler::stop_worker(Worker& worker, std::int64_t now, const char* reason
             job_changed_.notify_all();
         }
         worker.job_id.clear();
+        worker.jobs_run += 1;
     }
     worker.state = WorkerState::stopped;
     worker.stopped_ms = now;
