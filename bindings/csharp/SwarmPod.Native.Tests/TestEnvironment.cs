@@ -1,7 +1,6 @@
 using System;
 using System.IO;
 using System.Runtime.CompilerServices;
-using SwarmPod.Native.Interop;
 using Xunit;
 
 [assembly: CollectionBehavior(DisableTestParallelization = true)]
@@ -23,9 +22,9 @@ internal static class TestEnvironment
     [ModuleInitializer]
     internal static void PointLoaderAtBuild()
     {
-        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(NativeLibraryLoader.PathVariable)))
+        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(SwarmPodNativeLibrary.PathVariable)))
         {
-            Environment.SetEnvironmentVariable(NativeLibraryLoader.PathVariable, LibraryPath);
+            Environment.SetEnvironmentVariable(SwarmPodNativeLibrary.PathVariable, LibraryPath);
         }
     }
 

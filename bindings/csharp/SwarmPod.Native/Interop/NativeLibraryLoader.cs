@@ -28,6 +28,8 @@ internal static class NativeLibraryLoader
 
     private static readonly object LoadLock = new();
 
+    private static readonly List<string> ExtraDirectories = [];
+
     private static nint s_handle;
 
     private static string s_loadedFrom = "";
@@ -45,6 +47,22 @@ internal static class NativeLibraryLoader
             {
                 return s_loadedFrom;
             }
+        }
+    }
+
+    /// <summary>Adds a directory to search after the assembly's own directories and before default probing.</summary>
+    /// <returns>False when the library is already loaded, so the directory will not be searched.</returns>
+    public static bool AddSearchDirectory(string directory)
+    {
+        lock (LoadLock)
+        {
+            if (s_handle != 0)
+            {
+                return false;
+            }
+
+            ExtraDirectories.Add(directory);
+            return true;
         }
     }
 
@@ -179,6 +197,12 @@ internal static class NativeLibraryLoader
         if (portableId != runtimeId)
         {
             yield return Path.Combine(assemblyDirectory, "runtimes", portableId, "native");
+        }
+
+        // Copied because the caller iterates while holding LoadLock, and AddSearchDirectory takes the same lock.
+        foreach (string directory in ExtraDirectories.ToArray())
+        {
+            yield return directory;
         }
     }
 
