@@ -102,6 +102,8 @@ void serve_websocket(SwarmApi& api, const Config& config, tcp::socket& socket,
     Socket ws(socket);
     beast::error_code error;
     ws.read_message_max(200ULL * 1024 * 1024);
+    // One frame per message: SwarmUI's clients accept fragments, but simple test clients often do not.
+    ws.auto_fragment(false);
     ws.accept(request, error);
     if (error) {
         return;

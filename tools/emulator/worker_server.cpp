@@ -28,6 +28,7 @@ HttpResponse proxy_timeout(const HttpRequest& request)
                                   "<!DOCTYPE html><html><head><title>524: A timeout occurred</title></head>"
                                   "<body><h1>Error 524</h1><p>A timeout occurred.</p></body></html>",
                                   "text/html; charset=UTF-8");
+    response.reason("A timeout occurred");
     response.keep_alive(false);
     return response;
 }
