@@ -54,10 +54,10 @@ private:
 std::string key_fingerprint(const std::string& api_key) {
     // FNV-1a, shortened: enough to tell keys apart in logs and pool names, useless to
     // recover the key.
-    uint64_t hash = 1469598103934665603ull;
+    uint64_t hash = 0xcbf29ce484222325ull;
     for (unsigned char c : api_key) {
         hash ^= c;
-        hash *= 1099511628211ull;
+        hash *= 0x100000001b3ull;
     }
     char text[17];
     std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(hash));

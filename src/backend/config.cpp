@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/error.hpp"
+#include "core/host.hpp"
 
 namespace swarmpod::backend {
 namespace {
@@ -91,7 +92,8 @@ void validate_base_url(const std::string& url) {
         } else {
             host = host.substr(0, host.find(':'));
         }
-        const bool loopback = host == "localhost" || host == "[::1]" || host.rfind("127.", 0) == 0;
+        std::transform(host.begin(), host.end(), host.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+        const bool loopback = is_loopback_host(host);
         if (!loopback) {
             fail("ApiBaseUrl must use https:// for '" + host +
                  "': plain http:// is accepted only for a local emulator on 127.0.0.1, ::1 or localhost.");

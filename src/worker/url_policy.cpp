@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "core/error.hpp"
+#include "core/host.hpp"
 
 namespace swarmpod::worker {
 namespace {
@@ -20,18 +21,6 @@ constexpr const char* kRunPodProxySuffix = ".proxy.runpod.net";
 bool is_lower_alnum_or_dash(const std::string& text) {
     return !text.empty() &&
            std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isalnum(c) || c == '-'; });
-}
-
-bool is_loopback_host(const std::string& host) {
-    if (host == "localhost" || host == "[::1]") return true;
-    if (host.rfind("127.", 0) != 0) return false;
-    // Require a dotted quad of digits so "127.example.com" does not pass.
-    int dots = 0;
-    for (char c : host) {
-        if (c == '.') ++dots;
-        else if (!std::isdigit(static_cast<unsigned char>(c))) return false;
-    }
-    return dots == 3;
 }
 
 }  // namespace
