@@ -223,7 +223,7 @@ int run_generate(const GenerateOptions &options) {
 
     const int32_t status = outcome.failure.status;
     std::string status_text = status_name(status);
-    std::string error = outcome.failure.message;
+    std::string error = with_flag_hint(status, outcome.failure.message);
     int exit_code = exit_code_for_status(status);
     if (context.write_error) {
         // The library reports a cancellation; the cause is the failed write.

@@ -81,6 +81,7 @@ int run_health(const HealthOptions &options) {
     }
 
     if (failure.status != SWARMPOD_OK) {
+        failure.message = with_flag_hint(failure.status, failure.message);
         if (connection.json) {
             const nlohmann::json summary = {{"status", status_name(failure.status)}, {"error", failure.message}};
             std::cout << redact(summary.dump(2)) << '\n' << std::flush;

@@ -2,6 +2,8 @@
 
 #include "errors.hpp"
 
+#include <swarmpod/swarmpod.h>
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -99,6 +101,35 @@ std::string missing_api_key_message(const BackendSetup &setup) {
         return "";
     }
     return "missing RunPod API key; pass --api-key KEY or set RUNPOD_API_KEY";
+}
+
+std::string with_flag_hint(int32_t status, const std::string &message) {
+    static const std::pair<const char *, const char *> kFlagOfField[] = {
+        {"EndpointId", "--endpoint"},
+        {"ApiBaseUrl", "--api-base"},
+        {"RunPodApiKey", "--api-key"},
+        {"CaBundle", "--ca-bundle"},
+        {"AllowInsecureWorkerUrls", "--allow-insecure-worker-urls"},
+        {"WorkerProtocol", "--protocol"},
+        {"StartupTimeoutSec", "--startup-timeout"},
+        {"GenerationTimeoutSec", "--generation-timeout"},
+        {"PollIntervalMs", "--poll-interval-ms"},
+        {"KeepWarmSec", "--keep-warm"},
+    };
+    const auto hint = [&message](const char *field, const char *flag) {
+        return message + " (" + flag + " sets " + field + ")";
+    };
+    if (status == SWARMPOD_E_WORKER_URL_REJECTED) {
+        return hint("AllowInsecureWorkerUrls", "--allow-insecure-worker-urls");
+    }
+    for (const auto &[field, flag] : kFlagOfField) {
+        const std::string name = field;
+        // The library's config messages start with the field they are about.
+        if (message.compare(0, name.size(), name) == 0) {
+            return hint(field, flag);
+        }
+    }
+    return message;
 }
 
 void add_generate_settings(const GenerateOptions &options, nlohmann::json &config) {

@@ -25,6 +25,11 @@ BackendSetup build_backend_setup(const ConnectionOptions &options);
 // environment nor the --config file gives one, or "" when a key is present.
 std::string missing_api_key_message(const BackendSetup &setup);
 
+// Returns `message` with the CLI flag named, e.g. "(--poll-interval-ms sets
+// PollIntervalMs)", when the library's message starts with a config field that
+// has a flag, or when the worker URL was rejected.
+std::string with_flag_hint(int32_t status, const std::string &message);
+
 // Adds the generate-only settings (protocol, timeouts, keep-warm) to `config`.
 void add_generate_settings(const GenerateOptions &options, nlohmann::json &config);
 
