@@ -21,10 +21,12 @@ public sealed partial class EmulatorProcess : IDisposable
 
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(10) };
 
-    /// <summary>Starts the emulator with a unique API key and the given timing flags.</summary>
-    public EmulatorProcess(int coldStartMs = 200, int generationMs = 50, int idleTimeoutMs = 1000)
+    /// <summary>Starts the emulator with a unique API key, the given timing flags, worker protocol ("v1" or "v2")
+    /// and maximum number of workers.</summary>
+    public EmulatorProcess(int coldStartMs = 200, int generationMs = 50, int idleTimeoutMs = 1000, string protocol = "v1", int maxWorkers = 3)
     {
         ApiKey = $"sp-test-{Guid.NewGuid():N}";
+        Protocol = protocol;
         if (!File.Exists(TestEnvironment.EmulatorPath))
         {
             throw new FileNotFoundException(
@@ -46,6 +48,8 @@ public sealed partial class EmulatorProcess : IDisposable
             "--cold-start-ms", coldStartMs.ToString(),
             "--generation-ms", generationMs.ToString(),
             "--idle-timeout-ms", idleTimeoutMs.ToString(),
+            "--protocol", protocol,
+            "--max-workers", maxWorkers.ToString(),
             "--quiet",
         })
         {
@@ -78,13 +82,16 @@ public sealed partial class EmulatorProcess : IDisposable
     /// <summary>RunPod API base URL of the emulator.</summary>
     public string ApiBaseUrl => $"http://127.0.0.1:{Port}/v2";
 
-    /// <summary>Config JSON for a backend that talks to this emulator.</summary>
+    /// <summary>Config JSON for a backend that talks to this emulator, with the worker protocol it serves.</summary>
     public string ConfigJson(bool withKey = false)
     {
         string key = withKey ? $", \"RunPodApiKey\": \"{ApiKey}\"" : "";
         return $"{{\"EndpointId\": \"{EndpointId}\", \"ApiBaseUrl\": \"{ApiBaseUrl}\", \"AllowInsecureWorkerUrls\": true, "
-            + $"\"StartupTimeoutSec\": 30{key}}}";
+            + $"\"StartupTimeoutSec\": 30, \"WorkerProtocol\": \"{Protocol}\"{key}}}";
     }
+
+    /// <summary>Worker protocol the emulator serves, "v1" or "v2".</summary>
+    public string Protocol { get; }
 
     /// <summary>Reads the emulator's billing ledger.</summary>
     public JsonDocument Ledger()

@@ -1,14 +1,31 @@
 using System;
 using System.Diagnostics;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using Xunit;
 
 namespace SwarmPod.Native.Tests;
 
-/// <summary>Cancellation from another thread while the worker is sampling, against an emulator with slow generations.</summary>
+/// <summary>Tests that need an emulator of their own, with other timings or another worker protocol.</summary>
 public sealed class SlowGenerationTests
 {
+    [Fact(Skip = "libswarmpod 0.1.0 fails parallel v1 generations with 'The keepalive job landed on worker X instead of Y' "
+        + "even with MaxConcurrent 1 and one emulator worker, and rejects WorkerProtocol v2; enable once either works.")]
+    public async Task Generate_Concurrent_AllSucceed()
+    {
+        // A v1 keepalive job can land on any worker, so the endpoint is capped at one worker.
+        using EmulatorProcess emulator = new(protocol: "v1", maxWorkers: 1);
+        using SwarmPodBackend backend = SwarmPodBackend.Create(emulator.ConfigJson());
+        string request = "{\"prompt\": \"parallel\", \"width\": 64, \"height\": 64}";
+
+        Task<GenerationResult>[] runs = [.. Enumerable.Range(0, 3).Select(i => backend.GenerateAsync(request, emulator.ApiKey))];
+        GenerationResult[] results = await Task.WhenAll(runs);
+
+        Assert.All(results, result => Assert.Single(result.Images));
+        Assert.Equal(0, emulator.WaitForNoRunningJobs(TimeSpan.FromSeconds(20)));
+    }
+
     [Fact]
     public async Task Cancel_WhileGenerating_ReturnsWithinOneSecond()
     {
