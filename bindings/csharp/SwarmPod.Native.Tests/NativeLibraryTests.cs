@@ -29,7 +29,7 @@ public sealed class NativeLibraryTests
     [Fact]
     public void StatusEnum_MatchesNativeDescriptions()
     {
-        // swarmpod_strerror knows every code the enum names; an unknown code gets the fallback text.
+        // swarmpod_strerror describes every code the enum names; an unknown code gets the fallback text.
         foreach (SwarmPodStatus status in Enum.GetValues<SwarmPodStatus>())
         {
             Assert.NotEqual("unknown status", Ensure.StatusText((int)status));

@@ -208,7 +208,7 @@ public sealed unsafe class SwarmPodBackend : IDisposable
     }
 
     /// <summary>Cancels the running generations and frees the backend, which ends every RunPod job it started.</summary>
-    /// <remarks>Freeing can block for up to about 15 seconds when RunPod does not answer. When generations
+    /// <remarks>Freeing can block for up to about 15 seconds when RunPod does not respond. When generations
     /// are still returning, the last one to return frees the backend on its own thread.</remarks>
     public void Dispose()
     {

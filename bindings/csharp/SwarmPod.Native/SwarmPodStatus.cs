@@ -33,10 +33,10 @@ public enum SwarmPodStatus
     /// <summary>SWARMPOD_E_NOT_FOUND: the RunPod endpoint or job does not exist (HTTP 404).</summary>
     NotFound = -9,
 
-    /// <summary>SWARMPOD_E_RATE_LIMITED: RunPod answered 429 after every retry.</summary>
+    /// <summary>SWARMPOD_E_RATE_LIMITED: RunPod returned 429 after every retry.</summary>
     RateLimited = -10,
 
-    /// <summary>SWARMPOD_E_SERVER: RunPod answered with a 5xx error after every retry.</summary>
+    /// <summary>SWARMPOD_E_SERVER: RunPod returned a 5xx error after every retry.</summary>
     Server = -11,
 
     /// <summary>SWARMPOD_E_BAD_RESPONSE: a reply was not JSON or lacked a required field.</summary>

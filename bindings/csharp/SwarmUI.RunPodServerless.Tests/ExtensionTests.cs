@@ -359,7 +359,7 @@ public sealed class BackendTests(EmulatorFixture fixture)
     }
 
     [Fact]
-    public async Task GenerateLive_WrongKey_ThrowsUserErrorWithoutKey()
+    public async Task GenerateLive_WrongKey_HidesKey()
     {
         RunPodServerlessBackend backend = NewBackend();
         await backend.Init();

@@ -154,7 +154,7 @@ public class RunPodServerlessBackend : AbstractT2IBackend
 
     /// <summary>Generates on a RunPod worker, sending progress as gen_progress objects and each finished image to <paramref name="takeOutput"/>.</summary>
     /// <exception cref="SwarmUserErrorException">The user lacks the permission or a RunPod API key.</exception>
-    /// <exception cref="SwarmReadableErrorException">The generation failed; the message says why.</exception>
+    /// <exception cref="SwarmReadableErrorException">The generation failed; the message gives the reason.</exception>
     /// <exception cref="TaskCanceledException">The user interrupted the generation.</exception>
     public override async Task GenerateLive(T2IParamInput user_input, string batchId, Action<object> takeOutput)
     {

@@ -127,7 +127,7 @@ internal static class NativeLibraryLoader
         return EnsureLoaded();
     }
 
-    /// <summary>Loads the library from the override path, else from the first directory that holds it, else by default
+    /// <summary>Loads the library from the override path, else from the first directory that contains it, else by default
     /// probing when <paramref name="probeDefault"/> is set.</summary>
     /// <exception cref="DllNotFoundException">Nothing could be loaded; the message lists every place tried.</exception>
     internal static (nint Handle, string Source) Locate(string? overridePath, IEnumerable<string> directories, bool probeDefault)

@@ -5,7 +5,7 @@ using SwarmUI.Accounts;
 namespace SwarmUI.Text2Image;
 
 /// <summary>Stub of SwarmUI's generation request.</summary>
-/// <remarks>The real class stores typed values per registered parameter; the stub holds the JSON that
+/// <remarks>The real class stores typed values per registered parameter; the stub stores the JSON that
 /// ToJSON would produce in <see cref="RawValues"/>.</remarks>
 public class T2IParamInput
 {
