@@ -1,5 +1,7 @@
 #include "backend/backend.hpp"
 
+#include "backend/forward.hpp"
+
 #include <cmath>
 #include <cstdio>
 #include <functional>
@@ -22,18 +24,6 @@ constexpr Millis kShutdownWait{10000};
 
 double seconds_between(Clock::time_point from, Clock::time_point to) {
     return std::chrono::duration<double>(to - from).count();
-}
-
-// Picks the mime type of a saved output from its file extension.
-std::string mime_from_path(const std::string& path) {
-    const auto dot = path.rfind('.');
-    std::string ext = dot == std::string::npos ? "" : path.substr(dot + 1);
-    for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (ext == "png") return "image/png";
-    if (ext == "jpg" || ext == "jpeg") return "image/jpeg";
-    if (ext == "webp") return "image/webp";
-    if (ext == "gif") return "image/gif";
-    return "application/octet-stream";
 }
 
 class ScopeExit {
@@ -131,8 +121,8 @@ void Backend::generate(const std::string& request_json, const std::string& call_
         images = static_cast<int>(count);
     }
 
-    auto emit = [&](Phase phase, const std::string& message, const std::string& worker_id, double overall = -1,
-                    double current = -1) {
+    const EmitFn emit = [&](Phase phase, const std::string& message, const std::string& worker_id, double overall,
+                            double current) {
         if (!callbacks.on_progress) return;
         ProgressEvent event;
         event.phase = phase;
@@ -161,7 +151,7 @@ void Backend::generate(const std::string& request_json, const std::string& call_
     options.url_policy.allow_insecure_loopback = config_.allow_insecure_worker_urls;
 
     auto report = [&](int phase, const std::string& message, const std::string& worker_id) {
-        emit(static_cast<Phase>(phase), message, worker_id);
+        emit(static_cast<Phase>(phase), message, worker_id, -1, -1);
     };
     worker::Lease lease = protocol.acquire(options, report, cancel);
     summary["worker_id"] = lease.worker_id;
@@ -187,72 +177,9 @@ void Backend::generate(const std::string& request_json, const std::string& call_
     };
 
     try {
-        swarm::Client worker_client(*http_, swarm::WorkerAddress{lease.public_url, lease.token});
-        const Deadline generation_deadline = Deadline::in(std::chrono::seconds(config_.generation_timeout_sec));
-
-        emit(Phase::loading_backends, "Opening a SwarmUI session on worker " + lease.worker_id, lease.worker_id);
-        worker_client.new_session(generation_deadline, &cancel);
-
         const Clock::time_point generating_at = Clock::now();
-        emit(Phase::generating, "Generating " + std::to_string(images) + " image(s) on worker " + lease.worker_id,
-             lease.worker_id, 0.0, 0.0);
-        SP_INFO("Generating {} image(s) on worker {}", images, lease.worker_id);
-        json shaped = swarm::shape_request(std::move(request), images);
-
-        std::vector<std::string> results;
-        try {
-            results = worker_client.generate_http(std::move(shaped), generation_deadline, &cancel);
-        } catch (const Error& error) {
-            if (!cancel.cancelled()) throw;
-            try {
-                // The transfer was aborted; also stop the worker's SwarmUI for this session.
-                worker_client.call("InterruptAll", json{{"other_sessions", false}}, Deadline::in(Millis(5000)));
-            } catch (const std::exception& interrupt_error) {
-                SP_DEBUG("InterruptAll after cancel failed: {}", interrupt_error.what());
-            }
-            throw Error(Status::cancelled, "The generation was cancelled while the worker was generating.");
-        }
-
-        int delivered = 0;
-        for (std::size_t index = 0; index < results.size(); ++index) {
-            const std::string& item = results[index];
-            GeneratedImage image;
-            image.batch_index = static_cast<int32_t>(index);
-            try {
-                if (item.rfind("data:", 0) == 0) {
-                    media::DecodedImage decoded = media::decode_image_data_url(item);
-                    image.bytes = std::move(decoded.bytes);
-                    image.mime = std::move(decoded.mime);
-                    image.info = decoded.info;
-                } else {
-                    // The worker saved the image instead of inlining it; fetch it.
-                    image.mime = mime_from_path(item);
-                    image.bytes = worker_client.fetch_view(item, generation_deadline, &cancel);
-                    image.info = media::validate_image(image.bytes.data(), image.bytes.size(), image.mime);
-                }
-            } catch (const Error& error) {
-                if (error.status() != Status::image_invalid) throw;
-                throw Error(Status::image_invalid, "Image " + std::to_string(index) + " from worker " +
-                                                       lease.worker_id + " is invalid: " + error.what());
-            }
-            summary["images"].push_back(json{{"batch_index", image.batch_index},
-                                             {"mime", image.mime},
-                                             {"width", image.info.width},
-                                             {"height", image.info.height},
-                                             {"bytes", image.bytes.size()}});
-            ++delivered;
-            if (callbacks.on_image && !callbacks.on_image(image)) cancel.cancel();
-            emit(Phase::generating, "Received image " + std::to_string(delivered) + " of " + std::to_string(images),
-                 lease.worker_id, static_cast<double>(delivered) / images, 1.0);
-            if (cancel.cancelled()) {
-                throw Error(Status::cancelled, "The generation was cancelled after " + std::to_string(delivered) +
-                                                   " of " + std::to_string(images) + " images.");
-            }
-        }
-        if (delivered < images) {
-            throw Error(Status::worker, "The worker returned " + std::to_string(delivered) + " of " +
-                                            std::to_string(images) + " requested images without an error.");
-        }
+        const ForwardContext context{*http_, config_, lease, cancel, callbacks, emit, summary};
+        const int delivered = forward_generation(context, std::move(request), images);
         const double generation_seconds = seconds_between(generating_at, Clock::now());
         protocol.release(lease);
         finish_summary();
