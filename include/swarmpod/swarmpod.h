@@ -276,6 +276,41 @@ SWARMPOD_API int32_t SWARMPOD_CALL swarmpod_generate(swarmpod_backend *backend, 
 SWARMPOD_API int32_t SWARMPOD_CALL swarmpod_endpoint_health(swarmpod_backend *backend, const char *api_key,
                                                            char **out_json);
 
+/* ----------------------------------------------------------------- models */
+
+/*
+ * Lists the models of one SwarmUI model subtype ("Stable-Diffusion", "LoRA", "VAE",
+ * "Embedding", "ControlNet", "Clip", "ClipVision") as a JSON object:
+ *   {"subtype", "source": "cache"|"worker", "updated_at": <unix seconds or null>,
+ *    "models": [{"name", "title", "architecture", "class", "standard_width",
+ *                "standard_height", "loaded", "local": false, ...}, ...]}
+ * refresh 0 returns the list cached for this endpoint (ModelCachePath) and never
+ * starts a worker; the list is empty when nothing was cached yet. refresh 1 reads the
+ * list from a worker, starting one when none is held (this bills GPU time), and
+ * updates the cache. api_key follows the rule of swarmpod_generate (only needed for
+ * refresh 1). *out_json is freed with swarmpod_string_free. Thread-safe.
+ */
+SWARMPOD_API int32_t SWARMPOD_CALL swarmpod_backend_list_models(swarmpod_backend *backend, const char *subtype,
+                                                               int32_t refresh, const char *api_key, char **out_json);
+
+/* ----------------------------------------------------------------- status */
+
+/*
+ * Returns a snapshot of the backend as a JSON object: endpoint, protocol, workers
+ * (each with id, state, age, in_use), counts of warm/starting/max workers, model
+ * count, GPU-seconds and estimated cost of this session, and the last error. It never
+ * contains an API key or a worker token. Sends nothing over the network.
+ * *out_json is freed with swarmpod_string_free. Thread-safe.
+ */
+SWARMPOD_API int32_t SWARMPOD_CALL swarmpod_backend_status(swarmpod_backend *backend, char **out_json);
+
+/*
+ * Releases one held worker now (ends the job that holds it), unless a generation is
+ * using it, in which case it is released when that generation ends. Returns
+ * SWARMPOD_E_NOT_FOUND when no held worker has that id. Thread-safe.
+ */
+SWARMPOD_API int32_t SWARMPOD_CALL swarmpod_backend_stop_worker(swarmpod_backend *backend, const char *worker_id);
+
 #ifdef __cplusplus
 }
 #endif
