@@ -157,6 +157,7 @@ void HttpServer::serve(tcp::socket socket, std::shared_ptr<std::atomic<bool>> do
         Exchange exchange(parser.release(), socket);
         exchange.chunked = parser.chunked();
         exchange.remote_address = remote;
+        exchange.upgraded = upgraded;
         if (auto length = parser.content_length()) {
             exchange.content_length = *length;
         }
@@ -174,9 +175,6 @@ void HttpServer::serve(tcp::socket socket, std::shared_ptr<std::atomic<bool>> do
             exchange.after = Exchange::After::reply;
             exchange.response = json_response(exchange.request, 500,
                                               {{"error", std::string("Internal error in the emulator: ") + caught.what()}});
-        }
-        if (exchange.upgraded) {
-            *upgraded = true;
         }
         if (exchange.after == Exchange::After::taken) {
             break;

@@ -48,7 +48,7 @@ struct Exchange {
     // Runs after `response` is written, e.g. to stop the server once the reply is out.
     std::function<void()> after_write;
     // Set by the handler before it takes the socket, so close_upgraded() can end the connection.
-    bool upgraded = false;
+    std::shared_ptr<std::atomic<bool>> upgraded;
 };
 
 class HttpServer {

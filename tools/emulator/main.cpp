@@ -261,8 +261,9 @@ int main(int argc, char** argv)
     api.wait_for_stop();
     serving = false;
     signal_thread.join();
-    api.stop();
+    // The scheduler stops first, because that wakes /runsync requests waiting for their job.
     scheduler.stop();
+    api.stop();
     spdlog::info("stopped");
     return 0;
 }

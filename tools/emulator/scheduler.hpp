@@ -51,9 +51,6 @@ public:
     void reset();
     void invalidate_sessions();
 
-    // Counters a fault rule can set for /health (crash-looping or capacity-starved workers).
-    void set_unhealthy_workers(int count);
-    void set_throttled_workers(int count);
     // Kills the worker running a job, as a crashed container: the job fails and the worker stops.
     bool kill_worker_of(const std::string& job_id);
     // Same, for a worker named by id (a worker:<Route> fault rule).
@@ -89,8 +86,8 @@ private:
     std::vector<std::unique_ptr<Worker>> workers_;
     // Servers of stopped workers, destroyed by the timer thread outside the lock.
     std::vector<std::unique_ptr<WorkerServer>> retired_;
+    // Workers that crashed at boot since the last good boot, shown as "unhealthy" by /health.
     int unhealthy_workers_ = 0;
-    int throttled_workers_ = 0;
 };
 
 } // namespace emulator

@@ -33,7 +33,7 @@ nlohmann::json Scheduler::health()
         live += worker->state != WorkerState::stopped ? 1 : 0;
     }
     // RunPod's "idle" counts scaled-down worker slots, not booted workers waiting for a job ("ready").
-    int idle = std::max(0, config_.max_workers - live - unhealthy_workers_ - throttled_workers_);
+    int idle = std::max(0, config_.max_workers - live - unhealthy_workers_);
     return {{"jobs",
              {{"completed", completed},
               {"failed", failed},
@@ -45,7 +45,8 @@ nlohmann::json Scheduler::health()
               {"initializing", initializing},
               {"ready", ready},
               {"running", running},
-              {"throttled", throttled_workers_},
+              // NOTE: no emulated condition starves workers of GPUs, so "throttled" is always 0.
+              {"throttled", 0},
               {"unhealthy", unhealthy_workers_}}}};
 }
 
@@ -114,7 +115,6 @@ void Scheduler::reset()
         job_order_.clear();
         queue_.clear();
         unhealthy_workers_ = 0;
-        throttled_workers_ = 0;
     }
     ledger_.clear();
     job_changed_.notify_all();
@@ -129,18 +129,6 @@ void Scheduler::invalidate_sessions()
             worker->server->api().clear_sessions();
         }
     }
-}
-
-void Scheduler::set_unhealthy_workers(int count)
-{
-    std::lock_guard<std::mutex> lock(mutex_);
-    unhealthy_workers_ = count;
-}
-
-void Scheduler::set_throttled_workers(int count)
-{
-    std::lock_guard<std::mutex> lock(mutex_);
-    throttled_workers_ = count;
 }
 
 bool Scheduler::kill_worker_of(const std::string& job_id)

@@ -47,14 +47,15 @@ std::string metadata_for(const GenerationParams& params, const ImageRequest& ima
     return metadata.dump();
 }
 
-void run_generation(SwarmApi& api, const Config& config, Socket& ws, const std::string& session_id,
+// Returns false when the worker is stopping, so the socket is dropped without the end sequence.
+bool run_generation(SwarmApi& api, const Config& config, Socket& ws, const std::string& session_id,
                     const nlohmann::json& input)
 {
     send(ws, api.status_json());
     auto parsed = api.parse_generation(input);
     if (auto* message = std::get_if<std::string>(&parsed)) {
         send(ws, {{"error", *message}});
-        return;
+        return true;
     }
     const auto& params = std::get<GenerationParams>(parsed);
     const std::string request_id = std::to_string(fnv1a64(make_hex_id(8)) % 100000);
@@ -89,9 +90,10 @@ void run_generation(SwarmApi& api, const Config& config, Socket& ws, const std::
         break;
     case GenerationOutcome::shut_down:
     case GenerationOutcome::cut:
-        return;
+        return false;
     }
     send(ws, {{"discard_indices", nlohmann::json::array()}});
+    return true;
 }
 
 } // namespace
@@ -137,7 +139,9 @@ void serve_websocket(SwarmApi& api, const Config& config, tcp::socket& socket,
             return;
         }
 
-        run_generation(api, config, ws, session_id, input);
+        if (!run_generation(api, config, ws, session_id, input)) {
+            return;
+        }
         send(ws, {{"socket_intention", "close"}});
         send(ws, api.status_json());
         close(ws);

@@ -131,7 +131,7 @@ void WorkerServer::handle(Exchange& exchange)
 
     const std::string& path = exchange.path;
     if (beast::websocket::is_upgrade(request)) {
-        exchange.upgraded = true;
+        *exchange.upgraded = true;
         exchange.after = Exchange::After::taken;
         serve_websocket(api_, config_, exchange.socket, std::move(exchange.request));
         return;
