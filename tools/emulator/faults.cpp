@@ -30,13 +30,9 @@ std::variant<std::vector<FaultRule>, std::string> Faults::parse(const nlohmann::
             return std::string("each fault rule must be a JSON object");
         }
         FaultRule rule;
-        rule.route = entry.value("route", std::string("*"));
-        rule.kind = entry.value("kind", std::string());
-        if (known_kinds.count(rule.kind) == 0) {
-            return "unknown fault kind '" + rule.kind +
-                   "'; expected status, reset, slow, drop_stream_chunk, worker_death or crash_loop";
-        }
         try {
+            rule.route = entry.value("route", std::string("*"));
+            rule.kind = entry.value("kind", std::string());
             rule.status = entry.value("status", 500);
             rule.html = entry.value("html", false);
             rule.retry_after = entry.value("retry_after", std::string());
@@ -45,6 +41,10 @@ std::variant<std::vector<FaultRule>, std::string> Faults::parse(const nlohmann::
             rule.probability = entry.value("probability", 1.0);
         } catch (const nlohmann::json::exception& error) {
             return std::string("invalid fault rule field: ") + error.what();
+        }
+        if (known_kinds.count(rule.kind) == 0) {
+            return "unknown fault kind '" + rule.kind +
+                   "'; expected status, reset, slow, drop_stream_chunk, worker_death or crash_loop";
         }
         if (rule.status < 100 || rule.status > 599) {
             return "invalid fault status " + std::to_string(rule.status) + "; expected 100 to 599";

@@ -138,7 +138,12 @@ ModelCatalog ModelCatalog::from_file(const std::string& path)
         if (!entry.is_object() || !entry.contains("name") || !entry["name"].is_string()) {
             throw std::runtime_error("models file " + path + ": every entry needs a string \"name\"");
         }
-        catalog.models_.push_back(with_defaults(entry));
+        try {
+            catalog.models_.push_back(with_defaults(entry));
+        } catch (const nlohmann::json::exception& error) {
+            throw std::runtime_error("models file " + path + ": invalid field in model " + entry["name"].dump() +
+                                     ": " + error.what());
+        }
     }
     return catalog;
 }

@@ -131,7 +131,10 @@ void serve_websocket(SwarmApi& api, const Config& config, tcp::socket& socket,
             close(ws);
             return;
         }
-        std::string session_id = input.value("session_id", std::string());
+        std::string session_id;
+        if (input.contains("session_id") && input["session_id"].is_string()) {
+            session_id = input["session_id"].get<std::string>();
+        }
         if (!api.has_session(session_id)) {
             send(ws, {{"error", "Invalid session ID. You may need to refresh the page."},
                       {"error_id", "invalid_session_id"}});

@@ -213,6 +213,11 @@ void WorkerServer::handle_api(Exchange& exchange, const std::string& route)
         exchange.response = api_error(request, 400, "Request body must be a JSON object.", "basic_api");
         return;
     }
+    // SwarmUI takes the session from the X-Session-ID header when the body has none.
+    auto header_session = request.find("X-Session-ID");
+    if (!body.contains("session_id") && header_session != request.end()) {
+        body["session_id"] = std::string(header_session->value());
+    }
     std::int64_t cut_at = config_.proxy_cut_ms > 0 ? now_ms() + config_.proxy_cut_ms : 0;
     auto reply = api_.call(route, body, cut_at);
     exchange.response = reply.cut ? proxy_timeout(request) : json_response(request, reply.status, reply.body);
