@@ -10,6 +10,8 @@
 namespace emulator {
 namespace {
 
+// SwarmUI registers Width and Height with Min 64; 4096 is the emulator's own cap on rendering time.
+// NOTE: whether SwarmUI rejects or clamps a value below Min is unverified; the emulator rejects it.
 constexpr int max_side = 4096;
 constexpr int min_side = 64;
 constexpr int max_images = 1000;
