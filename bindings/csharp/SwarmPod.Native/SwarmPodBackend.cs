@@ -207,6 +207,84 @@ public sealed unsafe class SwarmPodBackend : IDisposable
         }
     }
 
+    /// <summary>Lists the models of one SwarmUI model subtype as the library's JSON object
+    /// <c>{"subtype", "source", "updated_at", "models": [...]}</c>.</summary>
+    /// <param name="subtype">A SwarmUI model subtype such as "Stable-Diffusion" or "LoRA".</param>
+    /// <param name="refresh">False returns the cached list and never starts a worker; true reads the list from a
+    /// worker, starting one when none is held (this bills GPU time), and updates the cache.</param>
+    /// <param name="apiKey">The user's RunPod key, needed only for a refresh; the backend's RunPodApiKey takes precedence.</param>
+    /// <exception cref="SwarmPodException">The library reported a failure.</exception>
+    /// <exception cref="EntryPointNotFoundException">The loaded libswarmpod predates swarmpod_backend_list_models.</exception>
+    public string ListModelsJson(string subtype, bool refresh, string? apiKey = null)
+    {
+        ArgumentNullException.ThrowIfNull(subtype);
+        RejectNul(subtype, nameof(subtype));
+        RejectNul(apiKey, nameof(apiKey));
+        return CallForJson("swarmpod_backend_list_models", [apiKey, _configApiKey], (backend, output) =>
+            NativeMethods.swarmpod_backend_list_models(backend, subtype, refresh ? 1 : 0, apiKey, output));
+    }
+
+    /// <summary>Returns the library's status snapshot of this backend as JSON: endpoint, protocol, workers, counts,
+    /// model count, GPU-seconds and estimated cost of this session, and the last error. Sends nothing over the network.</summary>
+    /// <exception cref="SwarmPodException">The library reported a failure.</exception>
+    /// <exception cref="EntryPointNotFoundException">The loaded libswarmpod predates swarmpod_backend_status.</exception>
+    public string StatusJson()
+    {
+        return CallForJson("swarmpod_backend_status", [_configApiKey], (backend, output) => NativeMethods.swarmpod_backend_status(backend, output));
+    }
+
+    /// <summary>Releases one held worker now, or when the generation using it ends.</summary>
+    /// <exception cref="SwarmPodException">Status <see cref="SwarmPodStatus.NotFound"/> when no held worker has that id.</exception>
+    /// <exception cref="EntryPointNotFoundException">The loaded libswarmpod predates swarmpod_backend_stop_worker.</exception>
+    public void StopWorker(string workerId)
+    {
+        ArgumentNullException.ThrowIfNull(workerId);
+        RejectNul(workerId, nameof(workerId));
+        CallForJson("swarmpod_backend_stop_worker", [_configApiKey], (backend, output) => NativeMethods.swarmpod_backend_stop_worker(backend, workerId));
+    }
+
+    private delegate int JsonCall(nint backend, nint* outJson);
+
+    // Holds a handle reference across the call and reads the thread-local error text before releasing it.
+    private string CallForJson(string functionName, string?[] secrets, JsonCall call)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        bool addedReference = false;
+        try
+        {
+            _handle.DangerousAddRef(ref addedReference);
+            nint jsonPointer = 0;
+            int status;
+            try
+            {
+                status = call(_handle.DangerousGetHandle(), &jsonPointer);
+            }
+            catch (EntryPointNotFoundException ex)
+            {
+                throw new EntryPointNotFoundException(
+                    $"libswarmpod loaded from '{NativeLibraryLoader.LoadedFrom}' has no {functionName} export; it is older than this binding. "
+                    + "Rebuild libswarmpod from the same source tree as SwarmPod.Native.",
+                    ex);
+            }
+
+            string detail = status != 0 ? Ensure.LastErrorMessage() : "";
+            string? json = Ensure.TakeOwnedString(jsonPointer);
+            if (status != 0)
+            {
+                throw Ensure.Failure(status, detail, secrets, json);
+            }
+
+            return json ?? "{}";
+        }
+        finally
+        {
+            if (addedReference)
+            {
+                _handle.DangerousRelease();
+            }
+        }
+    }
+
     /// <summary>Cancels the running generations and frees the backend, which ends every RunPod job it started.</summary>
     /// <remarks>Freeing can block for up to about 15 seconds when RunPod does not respond. When generations
     /// are still returning, the last one to return frees the backend on its own thread.</remarks>

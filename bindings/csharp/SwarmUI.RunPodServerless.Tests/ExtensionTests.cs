@@ -25,6 +25,7 @@ internal static class ExtensionHost
     private static readonly Lazy<RunPodServerlessExtension> Instance = new(() =>
     {
         Program.Backends = new BackendHandler();
+        Program.DataDir = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"swarmpod-ext-tests-{Guid.NewGuid():N}");
         RunPodServerlessExtension extension = new() { FilePath = AppContext.BaseDirectory, ExtensionName = "SwarmPod" };
         extension.OnInit();
         return extension;
@@ -45,6 +46,7 @@ public sealed class RegistrationTests
         Assert.Equal(typeof(RunPodServerlessBackend), type.BackendClass);
         Assert.Equal(typeof(RunPodSettings), type.SettingsClass);
         Assert.True(type.CanLoadFast);
+        Assert.False(type.IsStandard);
     }
 
     [Fact]
@@ -151,7 +153,7 @@ public sealed class RegistrationTests
             Json = "{}",
         };
 
-        JObject output = RunPodServerlessBackend.ToGenProgress(progress, "2", "17");
+        JObject output = RunPodServerlessOutput.ToGenProgress(progress, "2", "17");
 
         Assert.Equal("2", (string?)output["batch_index"]);
         Assert.Equal("17", (string?)output["request_id"]);
@@ -174,7 +176,7 @@ public sealed class RegistrationTests
             Metadata = null,
         };
 
-        SwarmReadableErrorException error = Assert.Throws<SwarmReadableErrorException>(() => RunPodServerlessBackend.ToImage(image));
+        SwarmReadableErrorException error = Assert.Throws<SwarmReadableErrorException>(() => RunPodServerlessOutput.ToImage(image));
 
         Assert.Contains("image/x-unknown", error.Message);
     }
@@ -451,7 +453,7 @@ public sealed class BackendTests(EmulatorFixture fixture)
             await backend.Shutdown();
         }
 
-        Assert.Contains(Logs.Recorded, entry => entry.Message.StartsWith("[swarmpod] "));
+        Assert.Contains(Logs.Recorded, entry => entry.Message.StartsWith("[RunPodServerless] [native] "));
         Assert.DoesNotContain(Logs.Recorded, entry => entry.Message.Contains(Emulator.ApiKey));
     }
 }

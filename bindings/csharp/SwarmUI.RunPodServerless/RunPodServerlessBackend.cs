@@ -1,14 +1,16 @@
 using System;
+using System.Collections.Concurrent;
 using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Threading;
 using System.Threading.Tasks;
-using FreneticUtilities.FreneticDataSyntax;
 using Newtonsoft.Json;
 using Newtonsoft.Json.Linq;
 using SwarmPod.Native;
 using SwarmUI.Accounts;
 using SwarmUI.Backends;
 using SwarmUI.Core;
-using SwarmUI.Media;
 using SwarmUI.Text2Image;
 using SwarmUI.Utils;
 using Image = SwarmUI.Utils.Image;
@@ -16,108 +18,97 @@ using Image = SwarmUI.Utils.Image;
 namespace SwarmPod.SwarmUIExtension;
 
 /// <summary>SwarmUI backend that sends each generation to a RunPod Serverless endpoint through libswarmpod.</summary>
-public class RunPodServerlessBackend : AbstractT2IBackend
+public partial class RunPodServerlessBackend : AbstractT2IBackend
 {
     /// <summary>Message shown when neither the backend settings nor the user hold a RunPod API key.</summary>
     public const string MissingKeyMessage = "RunPod API key not found: set it in User Settings → API Keys, or in the backend settings";
 
-    /// <summary>Settings of one RunPod Serverless backend; each field maps to the libswarmpod config field of the same name.</summary>
-    public class RunPodServerlessSettings : AutoConfiguration
-    {
-        /// <summary>RunPod Serverless endpoint id.</summary>
-        [ConfigComment("ID of the RunPod Serverless endpoint whose workers run SwarmUI, as shown in the RunPod console (for example 'abc123xyz').")]
-        public string EndpointId = "";
-
-        /// <summary>Whether jobs are submitted with /run and polled.</summary>
-        [ConfigComment("Submit RunPod jobs with /run and poll their status. When false, /runsync is used.")]
-        public bool UseAsync = true;
-
-        /// <summary>Maximum number of workers leased at once.</summary>
-        [ConfigComment("Maximum number of RunPod workers this backend uses at once, which is also the number of generations it runs in parallel.")]
-        public int MaxConcurrent = 10;
-
-        /// <summary>Interval between RunPod status polls, in milliseconds.</summary>
-        [ConfigComment("Milliseconds between RunPod job status polls.")]
-        public int PollIntervalMs = 2000;
-
-        /// <summary>Time allowed for a worker to become ready, in seconds.</summary>
-        [ConfigComment("Seconds to wait for a worker to start and become ready. Cold starts usually take 1 to 4 minutes.")]
-        public int StartupTimeoutSec = 120;
-
-        /// <summary>Time allowed for one generation, in seconds.</summary>
-        [ConfigComment("Seconds allowed for one generation once the worker is ready.")]
-        public int GenerationTimeoutSec = 300;
-
-        /// <summary>RunPod API key used for every user.</summary>
-        [ConfigComment("RunPod API key used for every user of this backend. Leave empty to use each user's own key from User Settings → API Keys.")]
-        [ValueIsSecret]
-        public string RunPodApiKey = "";
-
-        /// <summary>Whether the model list is refreshed automatically.</summary>
-        [ConfigComment("Refresh the worker's model list automatically. Listing models wakes a worker, which bills GPU time.")]
-        public bool AutoRefresh = false;
-
-        /// <summary>Time a worker is kept after a generation, in seconds.</summary>
-        [ConfigComment("Seconds a worker is kept after a generation so the next one skips the cold start. The worker bills for this time.")]
-        public int KeepWarmSec = 30;
-
-        /// <summary>Worker protocol: auto, v1 or v2.</summary>
-        [ConfigComment("Protocol of the worker image: 'auto' detects it, 'v1' or 'v2' forces one.")]
-        public string WorkerProtocol = "auto";
-
-        /// <summary>Price of one GPU-second, for cost estimates.</summary>
-        [ConfigComment("Price of one GPU-second of this endpoint's GPU, used only for cost estimates. 0 turns estimates off.")]
-        public double CostPerGpuSecond = 0;
-
-        /// <summary>Base URL of the RunPod API.</summary>
-        [ConfigComment("Base URL of the RunPod Serverless API. Change it only to use a test server.")]
-        public string ApiBaseUrl = "https://api.runpod.ai/v2";
-
-        /// <summary>Whether worker URLs outside the RunPod proxy allow-list are accepted.</summary>
-        [ConfigComment("Accept worker URLs outside https://*.proxy.runpod.net, including plain HTTP. For test servers only.")]
-        public bool AllowInsecureWorkerUrls = false;
-
-        /// <summary>Whether the worker is reached over WebSocket.</summary>
-        [ConfigComment("Talk to the worker over WebSocket, which streams progress and previews. When false, plain HTTP is used.")]
-        public bool UseWebSocket = true;
-    }
-
     /// <summary>The typed settings.</summary>
     public RunPodServerlessSettings Settings => SettingsRaw as RunPodServerlessSettings;
 
-    /// <summary>The native backend, or null before Init and after Shutdown.</summary>
+    /// <summary>The native backend, or null before Init, after Shutdown and after a failed Init.</summary>
     internal volatile SwarmPodBackend Native;
+
+    /// <summary>In-memory copy of the model lists: subtype → model name → net object. Read by the model provider.</summary>
+    private readonly ConcurrentDictionary<string, Dictionary<string, JObject>> _remoteModels = new();
+
+    /// <summary>Allows one model refresh at a time, so two requests do not wake two workers.</summary>
+    private readonly SemaphoreSlim _refreshLock = new(1, 1);
+
+    /// <summary>Last error of a generation or refresh, for the status route; never contains a key.</summary>
+    private volatile string _lastError = "";
+
+    /// <summary>The model refresh that Init started because AutoRefresh is on, or a completed task.</summary>
+    internal Task AutoRefreshTask = Task.CompletedTask;
 
     /// <inheritdoc/>
     /// <remarks>NOTE: the worker's features are unknown until a worker is woken, so requests that need a feature flag are not routed here.</remarks>
     public override IEnumerable<string> SupportedFeatures => [];
 
-    /// <summary>Creates the native backend from the settings. Wakes no worker and bills nothing.</summary>
+    /// <summary>SwarmUI's id of this backend, or -1 when it was created outside the backend handler.</summary>
+    public int BackendId => AbstractBackendData?.ID ?? -1;
+
+    /// <summary>Number of models in the in-memory lists, over all subtypes.</summary>
+    public int ModelCount => _remoteModels.Values.Sum(list => list.Count);
+
+    /// <summary>Creates the native backend and loads the cached model list. Wakes no worker unless AutoRefresh is on and
+    /// the settings hold a RunPod API key.</summary>
+    /// <remarks>Problems that retrying cannot fix (a missing library, invalid settings) set the status to ERRORED with the
+    /// reason in the load status, rather than throwing into SwarmUI's init retries.</remarks>
     public override Task Init()
     {
         SwarmPodBackend previous = Native;
         Native = null;
         previous?.Dispose();
-
         RunPodServerlessSettings settings = Settings;
+
+        AddLoadStatus("Loading libswarmpod...");
+        try
+        {
+            string loadedFrom = SwarmPodNativeLibrary.Load();
+            Logs.Debug($"[RunPodServerless] libswarmpod {SwarmPodBackend.NativeVersion} loaded from {loadedFrom}.");
+        }
+        catch (Exception ex) when (ex is DllNotFoundException or InvalidOperationException)
+        {
+            return FailInit($"libswarmpod could not be loaded: {ex.Message}");
+        }
+
+        AddLoadStatus($"Checking the settings for endpoint '{settings.EndpointId}'...");
         SwarmPodBackend created;
         try
         {
-            created = SwarmPodBackend.Create(ToNativeSettings(settings));
+            SwarmPodBackendSettings nativeSettings = ToNativeSettings(settings);
+            nativeSettings.ModelCachePath = ModelCachePathFor(settings.EndpointId);
+            created = SwarmPodBackend.Create(nativeSettings);
         }
         catch (SwarmPodException ex) when (ex.Status == SwarmPodStatus.InvalidConfig)
         {
-            // Retrying cannot fix a setting, so report it and stop instead of throwing into SwarmUI's retry loop.
-            AddLoadStatus($"Invalid settings: {ex.Message}");
-            Logs.Error($"RunPod Serverless backend '{Title}' has invalid settings: {ex.Message}");
-            Status = BackendStatus.ERRORED;
-            return Task.CompletedTask;
+            return FailInit($"Invalid settings: {ex.Message}");
+        }
+        catch (ArgumentException ex)
+        {
+            return FailInit($"Invalid settings: {ex.Message}");
         }
 
         Native = created;
         MaxUsages = Math.Max(1, settings.MaxConcurrent);
-        AddLoadStatus($"Ready for endpoint {settings.EndpointId}; a worker starts on the first generation.");
+        Models = new ConcurrentDictionary<string, List<string>>();
+        AddLoadStatus("Loading the cached model list (this wakes no worker)...");
+        LoadCachedModels(created);
+        AddLoadStatus($"Ready for endpoint '{settings.EndpointId}' with {ModelCount} cached models; a worker starts on the first generation.");
         Status = BackendStatus.RUNNING;
+
+        if (settings.AutoRefresh && !string.IsNullOrWhiteSpace(settings.RunPodApiKey))
+        {
+            AddLoadStatus("AutoRefresh is on: waking a worker to read its model list, which bills GPU time.");
+            AutoRefreshTask = Task.Run(AutoRefreshModels);
+        }
+        else if (settings.AutoRefresh)
+        {
+            AddLoadStatus("AutoRefresh is on, but the backend settings have no RunPod API key, so the model list was not refreshed. "
+                + "Set RunPodApiKey, or refresh through the RunPodServerlessRefreshModels route with your own key.");
+        }
+
         return Task.CompletedTask;
     }
 
@@ -131,7 +122,7 @@ public class RunPodServerlessBackend : AbstractT2IBackend
         return Task.CompletedTask;
     }
 
-    /// <summary>Records the model name; the worker loads the model as part of the generation.</summary>
+    /// <summary>Records the model name and returns true. Wakes no worker: the worker loads the model as part of the generation.</summary>
     public override Task<bool> LoadModel(T2IModel model, T2IParamInput input)
     {
         CurrentModelName = model.Name;
@@ -152,8 +143,10 @@ public class RunPodServerlessBackend : AbstractT2IBackend
         return [.. images];
     }
 
-    /// <summary>Generates on a RunPod worker, sending progress as gen_progress objects and each finished image to <paramref name="takeOutput"/>.</summary>
-    /// <exception cref="SwarmUserErrorException">The user lacks the permission or a RunPod API key.</exception>
+    /// <summary>Generates on a RunPod worker, sending progress as gen_progress objects and each image to <paramref name="takeOutput"/>.</summary>
+    /// <remarks>Images are passed on when the generation ends, because their metadata carries its GPU-seconds and cost,
+    /// which are known only then. Images delivered before a failure or an interrupt are still passed on.</remarks>
+    /// <exception cref="SwarmUserErrorException">The user lacks the permission or a RunPod API key, or RunPod rejected the key.</exception>
     /// <exception cref="SwarmReadableErrorException">The generation failed; the message gives the reason.</exception>
     /// <exception cref="TaskCanceledException">The user interrupted the generation.</exception>
     public override async Task GenerateLive(T2IParamInput user_input, string batchId, Action<object> takeOutput)
@@ -168,31 +161,42 @@ public class RunPodServerlessBackend : AbstractT2IBackend
 
         SwarmPodBackend native = Native ?? throw new SwarmReadableErrorException(
             $"RunPod Serverless backend '{Title}' is not running (status {Status}); check its settings in the Backends tab.");
-        string apiKey = ResolveUserApiKey(user_input);
+        string apiKey = ResolveApiKey(user);
         string request = user_input.ToJSON().ToString(Formatting.None);
         string requestId = $"{user_input.UserRequestId}";
+        List<Image> images = [];
 
         try
         {
-            await native.GenerateAsync(
+            GenerationResult result = await native.GenerateAsync(
                 request,
                 apiKey,
-                onProgress: progress => takeOutput(ToGenProgress(progress, batchId, requestId)),
-                onImage: image => takeOutput(ToImage(image)),
+                onProgress: progress => takeOutput(RunPodServerlessOutput.ToGenProgress(progress, batchId, requestId)),
+                onImage: image => images.Add(RunPodServerlessOutput.ToImage(image)),
                 cancellationToken: user_input.InterruptToken);
+            DeliverImages(user_input, result.SummaryJson, images, takeOutput);
         }
-        catch (OperationCanceledException ex) when (ex is not TaskCanceledException)
+        catch (OperationCanceledException ex)
         {
+            DeliverImages(user_input, (ex.InnerException as SwarmPodException)?.ResultJson, images, takeOutput);
+            if (ex is TaskCanceledException)
+            {
+                throw;
+            }
+
             // SwarmUI treats TaskCanceledException as a silent interrupt.
             throw new TaskCanceledException("The RunPod Serverless generation was interrupted.", ex, ex.CancellationToken);
         }
         catch (SwarmPodException ex) when (ex.Status is SwarmPodStatus.NoApiKey or SwarmPodStatus.Auth)
         {
+            _lastError = ex.Message;
             throw new SwarmUserErrorException($"RunPod rejected the request: {ex.Message}");
         }
         catch (SwarmPodException ex)
         {
-            Logs.Error($"RunPod Serverless generation {requestId} on endpoint {Settings.EndpointId} failed: {ex.Message}");
+            _lastError = ex.Message;
+            DeliverImages(user_input, ex.ResultJson, images, takeOutput);
+            Logs.Error($"[RunPodServerless] Generation {requestId} on endpoint '{Settings.EndpointId}' (backend {BackendId}) failed: {ex.Message}");
             throw new SwarmReadableErrorException($"RunPod Serverless generation failed: {ex.Message}");
         }
         catch (ObjectDisposedException)
@@ -215,24 +219,34 @@ public class RunPodServerlessBackend : AbstractT2IBackend
             RunPodApiKey = string.IsNullOrWhiteSpace(settings.RunPodApiKey) ? null : settings.RunPodApiKey.Trim(),
             AutoRefresh = settings.AutoRefresh,
             KeepWarmSec = settings.KeepWarmSec,
-            WorkerProtocol = settings.WorkerProtocol,
+            WorkerProtocol = settings.WorkerProtocol?.Trim(),
             CostPerGpuSecond = settings.CostPerGpuSecond,
-            ApiBaseUrl = settings.ApiBaseUrl,
+            ApiBaseUrl = settings.ApiBaseUrl?.Trim(),
             AllowInsecureWorkerUrls = settings.AllowInsecureWorkerUrls,
             UseWebSocket = settings.UseWebSocket,
         };
     }
 
-    /// <summary>Returns the user's key when the settings hold none; the settings key takes precedence in libswarmpod.</summary>
+    /// <summary>Returns the file where libswarmpod caches the model list of an endpoint, below SwarmUI's data folder.</summary>
+    /// <remarks>libswarmpod accepts only letters, digits, '-' and '_' in an endpoint id, so the id is safe in a file name.</remarks>
+    internal static string ModelCachePathFor(string endpointId)
+    {
+        string folder = Path.GetFullPath(Path.Combine(Program.DataDir, "RunPodServerless"));
+        Directory.CreateDirectory(folder);
+        return Path.Combine(folder, $"models_{endpointId?.Trim()}.json");
+    }
+
+    /// <summary>Returns the key to pass with a call: null when the settings hold one (libswarmpod uses it first),
+    /// else the user's <c>runpod_api</c> key.</summary>
     /// <exception cref="SwarmUserErrorException">Neither the settings nor the user hold a key.</exception>
-    private string ResolveUserApiKey(T2IParamInput input)
+    internal string ResolveApiKey(User user)
     {
         if (!string.IsNullOrWhiteSpace(Settings.RunPodApiKey))
         {
             return null;
         }
 
-        string userKey = input.SourceSession?.User?.GetGenericData(RunPodServerlessExtension.ApiKeyType, "key");
+        string userKey = user?.GetGenericData(RunPodServerlessExtension.ApiKeyType, "key");
         if (string.IsNullOrWhiteSpace(userKey))
         {
             throw new SwarmUserErrorException(MissingKeyMessage);
@@ -241,35 +255,28 @@ public class RunPodServerlessBackend : AbstractT2IBackend
         return userKey.Trim();
     }
 
-    /// <summary>Builds the gen_progress object that SwarmUI forwards to the browser.</summary>
-    internal static JObject ToGenProgress(SwarmPodProgress progress, string batchId, string requestId)
+    /// <summary>Adds the cost of the generation to the metadata, then passes each image on in delivery order.</summary>
+    private void DeliverImages(T2IParamInput input, string summaryJson, List<Image> images, Action<object> takeOutput)
     {
-        JObject output = new()
+        if (images.Count == 0)
         {
-            ["batch_index"] = batchId,
-            ["request_id"] = requestId,
-            ["overall_percent"] = progress.OverallPercent ?? 0,
-            ["current_percent"] = progress.CurrentPercent ?? 0,
-        };
-        if (progress.Preview is not null && progress.Preview.Length > 0)
-        {
-            string mime = progress.PreviewMime ?? "image/jpeg";
-            output["preview"] = $"data:{mime};base64,{Convert.ToBase64String(progress.Preview)}";
+            return;
         }
 
-        return output;
+        RunPodServerlessOutput.AddCostMetadata(input, summaryJson, Settings.CostPerGpuSecond);
+        foreach (Image image in images)
+        {
+            takeOutput(image);
+        }
     }
 
-    /// <summary>Wraps a delivered image in SwarmUI's image type.</summary>
-    /// <exception cref="SwarmReadableErrorException">The image has a MIME type SwarmUI does not register.</exception>
-    internal static Image ToImage(SwarmPodImage image)
+    /// <summary>Logs an init failure, records it in the load status and sets the status to ERRORED.</summary>
+    private Task FailInit(string message)
     {
-        if (!MediaType.TypesByMimeType.TryGetValue(image.Mime, out MediaType type))
-        {
-            throw new SwarmReadableErrorException(
-                $"The RunPod worker returned image {image.BatchIndex} as '{image.Mime}', a type SwarmUI does not know; set the worker's image format to PNG or JPEG.");
-        }
-
-        return new Image(image.Data, type);
+        _lastError = message;
+        AddLoadStatus(message);
+        Logs.Error($"[RunPodServerless] Backend '{Title}' (id {BackendId}) could not start: {message}");
+        Status = BackendStatus.ERRORED;
+        return Task.CompletedTask;
     }
 }

@@ -18,7 +18,7 @@ public static class RunPodServerlessLog
         }
         catch (Exception ex) when (ex is DllNotFoundException or InvalidOperationException)
         {
-            Logs.Error($"RunPod Serverless: libswarmpod could not be loaded, so native logging is off: {ex.Message}");
+            Logs.Error($"[RunPodServerless] libswarmpod could not be loaded, so native logging is off and every RunPod Serverless backend will fail to start: {ex.Message}");
         }
     }
 
@@ -35,9 +35,10 @@ public static class RunPodServerlessLog
         }
     }
 
+    /// <summary>Passes one native line to the <see cref="Logs"/> method of the same level.</summary>
     private static void Forward(SwarmPodLogLevel level, string line)
     {
-        string message = $"[swarmpod] {line}";
+        string message = $"[RunPodServerless] [native] {line}";
         switch (level)
         {
             case SwarmPodLogLevel.Trace:

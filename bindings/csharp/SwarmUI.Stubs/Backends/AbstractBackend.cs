@@ -50,6 +50,15 @@ public abstract class AbstractBackend
 
     /// <summary>False for placeholder backends that never generate.</summary>
     public bool CanLoadModels = true;
+
+    /// <summary>The handler's data about this backend, including its id; null for a backend created outside a handler.</summary>
+    public BackendHandler.BackendData AbstractBackendData;
+
+    /// <summary>The type this backend was registered as.</summary>
+    public BackendHandler.BackendType HandlerTypeData => AbstractBackendData.BackType;
+
+    /// <summary>The handler that owns this backend.</summary>
+    public BackendHandler Handler;
 }
 
 /// <summary>Backend states.</summary>

@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Threading;
 using Newtonsoft.Json.Linq;
 using SwarmUI.Accounts;
@@ -24,6 +25,9 @@ public class T2IParamInput
 
     /// <summary>Id of the user's request.</summary>
     public long UserRequestId = 0;
+
+    /// <summary>Extra values that SwarmUI writes into the image metadata, read when an image is passed to takeOutput.</summary>
+    public Dictionary<string, object> ExtraMeta = [];
 
     /// <summary>Stub-only: parameter values by wire id.</summary>
     public JObject RawValues = [];
