@@ -11,7 +11,7 @@
 #include "runpod/client.hpp"
 #include "runpod/diagnosis.hpp"
 #include "swarm/client.hpp"
-#include "worker/v1_worker.hpp"
+#include "worker/pool.hpp"
 
 namespace swarmpod::backend {
 namespace {
@@ -134,63 +134,145 @@ void Backend::generate(const std::string& request_json, const std::string& call_
         if (!callbacks.on_progress(event)) cancel.cancel();
     };
 
-    if (config_.worker_protocol == WorkerProtocol::v2) {
-        // NOTE: only protocol v1 (wakeup + keepalive) is implemented so far; v2 lease
-        // workers answer v1 actions with an unknown-action error.
-        throw Error(Status::invalid_config,
-                    "WorkerProtocol \"v2\" is not supported by this version of swarmpod yet; use \"v1\" or \"auto\".");
-    }
-
-    runpod::Client runpod_client(*http_, runpod::EndpointConfig{config_.api_base_url, config_.endpoint_id, api_key});
-    worker::V1Protocol protocol(runpod_client, jobs_, api_key);
-    worker::V1Options options;
-    options.max_poll_interval = Millis(config_.poll_interval_ms);
-    options.startup_deadline = Deadline::in(std::chrono::seconds(config_.startup_timeout_sec));
-    // The keepalive must outlast the generation; cancelling it ends it early.
-    options.keepalive_seconds = config_.generation_timeout_sec + 60;
-    options.url_policy.allow_insecure_loopback = config_.allow_insecure_worker_urls;
-
+    worker::WorkerPool& pool = pool_for(api_key);
     auto report = [&](int phase, const std::string& message, const std::string& worker_id) {
         emit(static_cast<Phase>(phase), message, worker_id, -1, -1);
     };
-    worker::Lease lease = protocol.acquire(options, report, cancel);
-    summary["worker_id"] = lease.worker_id;
-    summary["jobs"] = json{{"wakeup", lease.wakeup_job_id}, {"keepalive", lease.hold_job_id}};
-    summary["protocol"] = lease.protocol;
 
-    auto finish_summary = [&] {
-        const Clock::time_point now = Clock::now();
-        const double startup = seconds_between(lease.requested_at, lease.ready_at);
-        const double held = seconds_between(lease.ready_at, lease.released_at == Clock::time_point{} ? now
-                                                                                                     : lease.released_at);
-        // RunPod bills from worker start to stop per second, rounded up. We see the
-        // start only as our wakeup's wait, so this is an estimate that leaves out the
-        // endpoint's idle tail after release.
-        const double gpu_seconds = std::ceil(startup + held);
-        summary["released"] = lease.hold_job_id.empty();
-        summary["timings"] = json{{"startup_seconds", startup},
-                                  {"queue_seconds", lease.queue_seconds},
-                                  {"held_seconds", held},
-                                  {"total_seconds", seconds_between(started, now)}};
-        summary["gpu_seconds"] = gpu_seconds;
-        summary["estimated_cost"] = gpu_seconds * config_.cost_per_gpu_second;
-    };
+    // A v2 worker that released itself answers 401 worker_unauthorized; the request then
+    // gets another worker once. Other failures end the generation.
+    for (int attempt = 1;; ++attempt) {
+        worker::Checkout checkout = pool.acquire(cancel, report);
+        const worker::Lease& lease = checkout.lease;
+        summary["worker_id"] = lease.worker_id;
+        summary["protocol"] = lease.protocol;
+        summary["jobs"] = json{{"hold", lease.hold_job_id}};
+        if (!lease.wakeup_job_id.empty()) summary["jobs"]["wakeup"] = lease.wakeup_job_id;
+        summary["jobs"][lease.protocol == 2 ? "lease" : "keepalive"] = lease.hold_job_id;
 
-    try {
         const Clock::time_point generating_at = Clock::now();
-        const ForwardContext context{*http_, config_, lease, cancel, callbacks, emit, summary};
-        const int delivered = forward_generation(context, std::move(request), images);
-        const double generation_seconds = seconds_between(generating_at, Clock::now());
-        protocol.release(lease);
-        finish_summary();
-        summary["timings"]["generation_seconds"] = generation_seconds;
-        summary["status"] = "ok";
-        emit(Phase::done, "Done: " + std::to_string(delivered) + " image(s)", lease.worker_id, 1.0, 1.0);
-    } catch (...) {
-        protocol.release(lease);
-        finish_summary();
-        throw;
+        bool healthy = true;
+        try {
+            const ForwardContext context{*http_, config_, lease, cancel, callbacks, emit, summary};
+            const int delivered = forward_generation(context, request, images);
+            const double generation_seconds = seconds_between(generating_at, Clock::now());
+            pool.release(checkout, true);
+            // GPU time of this generation, and its share of the worker's cold start and
+            // warm idle time, as estimates of what RunPod bills.
+            const double cold_start_share = checkout.was_warm ? 0.0 : checkout.waited_seconds;
+            const double gpu_seconds = generation_seconds + cold_start_share + checkout.warm_idle_seconds;
+            summary["timings"] = json{{"wait_seconds", checkout.waited_seconds},
+                                      {"generation_seconds", generation_seconds},
+                                      {"total_seconds", seconds_between(started, Clock::now())}};
+            summary["gpu_seconds"] = gpu_seconds;
+            summary["cold_start_seconds"] = cold_start_share;
+            summary["warm_idle_seconds"] = checkout.warm_idle_seconds;
+            summary["estimated_cost"] = gpu_seconds * config_.cost_per_gpu_second;
+            summary["released"] = config_.keep_warm_sec == 0;
+            summary["kept_warm_seconds"] = config_.keep_warm_sec;
+            summary["status"] = "ok";
+            {
+                std::lock_guard<std::mutex> lock(mutex_);
+                session_gpu_seconds_ += gpu_seconds;
+                ++generations_done_;
+            }
+            emit(Phase::done, "Done: " + std::to_string(delivered) + " image(s)", lease.worker_id, 1.0, 1.0);
+            return;
+        } catch (const Error& error) {
+            const bool lease_ended = swarm::is_lease_ended(error);
+            healthy = !lease_ended && error.status() != Status::network && error.status() != Status::timeout;
+            pool.release(checkout, healthy);
+            summary["timings"] = json{{"wait_seconds", checkout.waited_seconds},
+                                      {"total_seconds", seconds_between(started, Clock::now())}};
+            {
+                std::lock_guard<std::mutex> lock(mutex_);
+                last_error_ = error.what();
+            }
+            // A warm worker can end between generations (its lease released, the worker
+            // stopped). When nothing was delivered yet, the request gets one more worker.
+            const bool worker_gone = lease_ended || error.status() == Status::network;
+            if (worker_gone && attempt == 1 && !cancel.cancelled() && summary["images"].empty()) {
+                SP_INFO("Worker {} is gone ({}); getting another worker", lease.worker_id, error.what());
+                continue;
+            }
+            throw;
+        } catch (...) {
+            pool.release(checkout, false);
+            throw;
+        }
     }
+}
+
+worker::WorkerPool& Backend::pool_for(const std::string& api_key) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto found = pools_.find(api_key);
+    if (found != pools_.end()) return *found->second;
+    worker::PoolSettings settings;
+    settings.max_workers = config_.max_concurrent;
+    settings.keep_warm_sec = config_.keep_warm_sec;
+    settings.max_poll_interval = Millis(config_.poll_interval_ms);
+    settings.startup_timeout_sec = config_.startup_timeout_sec;
+    settings.generation_timeout_sec = config_.generation_timeout_sec;
+    settings.forced_protocol = config_.worker_protocol == WorkerProtocol::v1   ? 1
+                               : config_.worker_protocol == WorkerProtocol::v2 ? 2
+                                                                                : 0;
+    settings.url_policy.allow_insecure_loopback = config_.allow_insecure_worker_urls;
+    auto pool = std::make_unique<worker::WorkerPool>(
+        *http_, runpod::EndpointConfig{config_.api_base_url, config_.endpoint_id, api_key}, settings, jobs_,
+        protocols_);
+    worker::WorkerPool& result = *pool;
+    pools_.emplace(api_key, std::move(pool));
+    SP_DEBUG("Created the worker pool for endpoint {} and key {}", config_.endpoint_id, key_fingerprint(api_key));
+    return result;
+}
+
+json Backend::status() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    json workers = json::array();
+    int warm = 0, starting = 0, in_use = 0;
+    double billed = 0;
+    std::string last_error = last_error_;
+    for (const auto& [key, pool] : pools_) {
+        json pool_status = pool->status();
+        for (auto& worker : pool_status["workers"]) {
+            worker["pool"] = key_fingerprint(key);
+            workers.push_back(worker);
+        }
+        warm += pool_status.value("warm", 0);
+        starting += pool_status.value("starting", 0);
+        in_use += pool_status.value("in_use", 0);
+        billed += pool_status.value("estimated_billed_seconds", 0.0);
+        if (last_error.empty()) last_error = pool_status.value("last_error", "");
+    }
+    const int protocol = protocols_.get(config_.endpoint_id);
+    return json{{"endpoint_id", config_.endpoint_id},
+                {"status", shutting_down_ ? "shutting_down" : "running"},
+                {"protocol", protocol == 0 ? std::string(worker_protocol_name(config_.worker_protocol))
+                                           : "v" + std::to_string(protocol)},
+                {"workers", workers},
+                {"workers_warm", warm},
+                {"workers_starting", starting},
+                {"workers_in_use", in_use},
+                {"max_workers", config_.max_concurrent},
+                {"running_generations", running_.size()},
+                {"generations", generations_done_},
+                {"session_gpu_seconds", session_gpu_seconds_},
+                {"estimated_billed_seconds", billed},
+                {"estimated_cost", billed * config_.cost_per_gpu_second},
+                {"last_error", last_error},
+                {"config", describe_config(config_)}};
+}
+
+bool Backend::stop_worker(const std::string& worker_id) {
+    std::vector<worker::WorkerPool*> pools;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        for (auto& [key, pool] : pools_) pools.push_back(pool.get());
+    }
+    for (worker::WorkerPool* pool : pools) {
+        if (pool->stop_worker(worker_id)) return true;
+    }
+    return false;
 }
 
 json Backend::endpoint_health(const std::string& call_api_key) {
@@ -230,8 +312,14 @@ void Backend::shutdown() noexcept {
     } catch (const std::exception& error) {
         SP_ERROR("Shutdown wait failed: {}", error.what());
     }
-    // Generations release their own jobs; anything still tracked was left behind by a
-    // failure to cancel and gets one more try here.
+    // End every held worker, then retry any job whose end was not confirmed.
+    std::map<std::string, std::unique_ptr<worker::WorkerPool>> pools;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        pools.swap(pools_);
+    }
+    for (auto& [key, pool] : pools) pool->shutdown();
+    pools.clear();
     for (const worker::TrackedJob& job : jobs_.snapshot()) {
         try {
             runpod::Client client(*http_, runpod::EndpointConfig{config_.api_base_url, job.endpoint_id, job.api_key});

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -16,6 +17,8 @@
 #include "core/cancel.hpp"
 #include "http/client.hpp"
 #include "worker/job_tracker.hpp"
+#include "worker/pool.hpp"
+#include "worker/protocol_memory.hpp"
 
 namespace swarmpod::backend {
 
@@ -35,6 +38,12 @@ public:
     // Reads /health and classifies it. Starts no job.
     nlohmann::json endpoint_health(const std::string& call_api_key);
 
+    // Status snapshot: workers, counts, GPU-seconds, last error; never a key or token.
+    nlohmann::json status();
+
+    // Releases a held worker now, or after its current generation. False when no pool holds it.
+    bool stop_worker(const std::string& worker_id);
+
     // Cancels running generations, waits for them to return (bounded), and cancels
     // every job still tracked. Idempotent; the destructor calls it.
     void shutdown() noexcept;
@@ -45,15 +54,22 @@ private:
     std::string choose_api_key(const std::string& call_api_key) const;
     void register_generation(CancelToken* cancel);
     void unregister_generation(CancelToken* cancel);
+    worker::WorkerPool& pool_for(const std::string& api_key);
 
     Config config_;
     std::unique_ptr<http::Client> http_;
     worker::JobTracker jobs_;
+    worker::ProtocolMemory protocols_;
 
     std::mutex mutex_;
     std::condition_variable idle_;
     std::set<CancelToken*> running_;
     bool shutting_down_ = false;
+    // One pool per API key, so one user's key never serves another user's request.
+    std::map<std::string, std::unique_ptr<worker::WorkerPool>> pools_;
+    double session_gpu_seconds_ = 0;
+    int generations_done_ = 0;
+    std::string last_error_;
 };
 
 // A short stable fingerprint of an API key, for grouping and logs; never the key.

@@ -11,13 +11,28 @@ struct Lease {
     std::string worker_id;
     std::string public_url;    // checked against the allow-list
     std::string token;         // v2 per-lease bearer token; empty for v1
-    std::string hold_job_id;   // the running job that keeps the worker (v1 keepalive, v2 lease)
+    std::string hold_job_id;   // the running job that holds the worker (v1 keepalive, v2 lease); empty once ended
     std::string wakeup_job_id; // v1 only
     int protocol = 1;
+
     Clock::time_point requested_at{};  // when we submitted the first job for this worker
-    Clock::time_point ready_at{};      // when the worker's SwarmUI answered
+    Clock::time_point picked_at{};     // when RunPod first reported our job IN_PROGRESS (or done)
+    Clock::time_point ready_at{};      // when the worker's SwarmUI had a running backend
     Clock::time_point released_at{};
-    double queue_seconds = 0;          // RunPod's delayTime of the first job, when reported
+    double queue_seconds = 0;          // RunPod's delayTime of the first job (queue + cold start)
+
+    // v1: when the running keepalive job ends by itself.
+    Clock::time_point hold_expires_at = Clock::time_point::max();
+    // v2: the limits the worker applied (after its own clamping), in seconds.
+    double idle_seconds = 0;
+    double startup_grace_seconds = 0;
+    double max_lease_seconds = 0;
+    std::string release_reason;  // v2 final output reason, or our own reason
 };
+
+// RunPod bills a worker from its start to its stop, per second, rounded up. We see
+// the start only as our job's submission (we caused the start) and the stop as our
+// release plus the endpoint's idle timeout, so this is an estimate.
+double estimated_billed_seconds(const Lease& lease, Clock::time_point now, double endpoint_idle_seconds);
 
 }  // namespace swarmpod::worker

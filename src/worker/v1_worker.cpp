@@ -1,7 +1,7 @@
 #include "worker/v1_worker.hpp"
 
 #include <algorithm>
-#include <cmath>
+#include <thread>
 
 #include "log/log.hpp"
 
@@ -11,31 +11,9 @@ namespace {
 using runpod::Job;
 using runpod::JobState;
 
-constexpr int kPhaseQueued = 0;
-constexpr int kPhaseStartingWorker = 1;
-constexpr int kPhaseLoadingBackends = 2;
-
-double seconds_since(Clock::time_point start) {
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-std::string whole_seconds(double seconds) { return std::to_string(static_cast<long long>(std::lround(seconds))); }
-
-// Polls faster at first (a warm worker answers in well under a second) and backs off
-// to the configured interval, so short waits stay short without flooding RunPod.
-class PollSchedule {
-public:
-    explicit PollSchedule(Millis max_interval) : max_(std::max(Millis(50), max_interval)) {}
-    Millis next() {
-        const Millis current = std::min(interval_, max_);
-        interval_ = Millis(static_cast<Millis::rep>(static_cast<double>(interval_.count()) * 1.5));
-        return current;
-    }
-
-private:
-    Millis interval_{200};
-    Millis max_;
-};
+// A keepalive that lands on another idle worker is cancelled (which stops that worker)
+// and sent again; with that worker stopping, the next one goes to the woken worker.
+constexpr int kMaxKeepaliveTries = 3;
 
 std::string describe_failure(const Job& job) {
     std::string text = job.error.empty() ? (job.output.is_null() ? "" : job.output.dump()) : job.error;
@@ -43,159 +21,181 @@ std::string describe_failure(const Job& job) {
     return text.empty() ? "no error text" : text;
 }
 
-}  // namespace
-
-V1Protocol::V1Protocol(runpod::Client& client, JobTracker& tracker, std::string api_key)
-    : client_(client), tracker_(tracker), api_key_(std::move(api_key)) {}
-
-Job V1Protocol::submit(const char* kind, const nlohmann::json& input, Deadline deadline, const CancelToken& cancel) {
-    Job job = client_.run(input, deadline, &cancel);
-    tracker_.add(TrackedJob{client_.endpoint_id(), job.id, kind, api_key_, Clock::now()});
-    SP_DEBUG("Submitted {} job {} to endpoint {}", kind, job.id, client_.endpoint_id());
+// Polls until the job leaves the queue or ends, withdrawing it when asked to while it
+// is still queued.
+Job wait_until_picked(AcquireContext& context, Job job, QueueWatch& watch, const char* kind) {
+    PollSchedule schedule(context.max_poll_interval);
+    while (job.state == JobState::in_queue || job.state == JobState::unknown) {
+        if (context.withdraw.cancelled()) {
+            end_job(context.client, context.tracker, job.id, "withdrawn while queued");
+            throw Error(Status::cancelled, std::string("The ") + kind + " job was withdrawn while queued.");
+        }
+        if (context.startup_deadline.expired()) {
+            end_job(context.client, context.tracker, job.id, "startup timeout");
+            throw Error(Status::timeout, watch.timeout_message(job.id));
+        }
+        watch.on_poll(job.state, job.worker_id);
+        context.withdraw.wait_for(std::min(schedule.next(), context.startup_deadline.remaining()));
+        // Poll without the withdraw token: a withdrawal is handled above, after a fresh status.
+        job = context.client.status(job.id, context.startup_deadline, &context.abort);
+    }
     return job;
 }
 
-bool V1Protocol::end_job(const std::string& job_id, const char* why) noexcept {
-    try {
-        Job job = client_.cancel(job_id, Deadline::in(Millis(15000)));
-        if (!runpod::is_terminal(job.state)) {
-            job = client_.status(job_id, Deadline::in(Millis(10000)));
+Job wait_until_done(AcquireContext& context, Job job, QueueWatch& watch) {
+    PollSchedule schedule(context.max_poll_interval);
+    while (!runpod::is_terminal(job.state)) {
+        if (context.startup_deadline.expired()) {
+            end_job(context.client, context.tracker, job.id, "startup timeout");
+            throw Error(Status::timeout, watch.timeout_message(job.id));
         }
-        if (runpod::is_terminal(job.state)) {
-            tracker_.remove(job_id);
-            SP_DEBUG("Job {} ended ({}): {}", job_id, runpod::job_state_name(job.state), why);
-            return true;
+        watch.on_poll(job.state, job.worker_id);
+        if (context.abort.wait_for(std::min(schedule.next(), context.startup_deadline.remaining()))) {
+            throw Error(Status::shutting_down, "Stopped waiting for the wakeup job: the backend is shutting down.");
         }
-        SP_WARN("Job {} is still {} after cancel ({}); it will be cancelled again at shutdown", job_id,
-                runpod::job_state_name(job.state), why);
-    } catch (const Error& error) {
-        if (error.status() == Status::not_found) {
-            tracker_.remove(job_id);  // expired: nothing is running
-            return true;
-        }
-        SP_ERROR("Could not cancel job {} ({}): {}", job_id, why, error.what());
-    } catch (const std::exception& error) {
-        SP_ERROR("Could not cancel job {} ({}): {}", job_id, why, error.what());
+        job = context.client.status(job.id, context.startup_deadline, &context.abort);
     }
-    return false;
+    return job;
 }
 
-Lease V1Protocol::acquire(const V1Options& options, const LifecycleFn& report, const CancelToken& cancel) {
+// The RunPod proxy URL of a worker is https://<worker id>-<port>.proxy.runpod.net, so
+// from one worker's URL and another worker's id we can address the other worker.
+std::string url_for_other_worker(const std::string& known_url, const std::string& known_id, const std::string& other_id) {
+    const std::string prefix = "https://" + known_id + "-";
+    if (known_id.empty() || other_id.empty() || known_url.rfind(prefix, 0) != 0) return "";
+    return "https://" + other_id + "-" + known_url.substr(prefix.size());
+}
+
+Job submit_keepalive(AcquireContext& context) {
+    return submit_job(context, "keepalive",
+                      nlohmann::json{{"action", "keepalive"}, {"duration", context.keepalive_seconds}, {"interval", 30}});
+}
+
+}  // namespace
+
+Lease acquire_v1(AcquireContext& context) {
     Lease lease;
     lease.protocol = 1;
     lease.requested_at = Clock::now();
-    const auto& endpoint = client_.endpoint_id();
+    QueueWatch watch(context);
 
-    report(kPhaseQueued, "Waking a RunPod worker", "");
-    Job wakeup = submit("wakeup", nlohmann::json{{"action", "wakeup"}}, options.startup_deadline, cancel);
+    context.report(kPhaseQueued, "Waking a RunPod worker", "");
+    Job wakeup = submit_job(context, "wakeup", nlohmann::json{{"action", "wakeup"}});
     lease.wakeup_job_id = wakeup.id;
-    SP_INFO("Waking a worker on endpoint {} (wakeup job {})", endpoint, wakeup.id);
+    SP_INFO("Waking a worker on endpoint {} (wakeup job {})", context.client.endpoint_id(), wakeup.id);
 
-    // 1. Wait for the wakeup job: it completes once a worker's SwarmUI answers.
-    PollSchedule schedule(options.max_poll_interval);
-    bool reported_start = false;
-    while (!runpod::is_terminal(wakeup.state)) {
-        if (cancel.cancelled()) {
-            end_job(wakeup.id, "generation cancelled while waking a worker");
-            throw Error(Status::cancelled, "The generation was cancelled while waking a RunPod worker.");
-        }
-        if (options.startup_deadline.expired()) {
-            end_job(wakeup.id, "startup timeout");
-            throw Error(Status::timeout,
-                        "No RunPod worker answered the wakeup within the startup timeout (" +
-                            whole_seconds(seconds_since(lease.requested_at)) +
-                            " s; job " + wakeup.id +
-                            "). Check the endpoint's max workers and GPU availability in the RunPod console, or raise "
-                            "StartupTimeoutSec.");
-        }
-        if (wakeup.state == JobState::in_progress && !reported_start) {
-            reported_start = true;
-            report(kPhaseStartingWorker, "RunPod worker " + wakeup.worker_id + " is starting", wakeup.worker_id);
-        } else {
-            report(wakeup.state == JobState::in_progress ? kPhaseStartingWorker : kPhaseQueued,
-                   "Waking RunPod worker (" + whole_seconds(seconds_since(lease.requested_at)) + " s)",
-                   wakeup.worker_id);
-        }
-        cancel.wait_for(std::min(schedule.next(), options.startup_deadline.remaining()));
-        if (cancel.cancelled()) continue;
-        wakeup = client_.status(wakeup.id, options.startup_deadline, &cancel);
-    }
-    tracker_.remove(wakeup.id);
+    // 1. The wakeup job completes once a worker's SwarmUI answers. Once RunPod has given
+    //    it to a worker, that worker bills, so it is no longer withdrawn.
+    wakeup = wait_until_picked(context, wakeup, watch, "wakeup");
+    lease.picked_at = Clock::now();
+    wakeup = wait_until_done(context, wakeup, watch);
+    context.tracker.remove(wakeup.id);
     if (wakeup.state != JobState::completed) {
+        if (is_v2_unknown_action(wakeup)) {
+            throw ProtocolMismatch(2, "The worker rejected the v1 'wakeup' action: it runs the v2 (lease) image.");
+        }
         throw Error(Status::job_failed, "The RunPod wakeup job " + wakeup.id + " ended " +
                                             runpod::job_state_name(wakeup.state) + ": " + describe_failure(wakeup) +
                                             ". Check the worker logs in the RunPod console.");
     }
     const nlohmann::json& out = wakeup.output;
+    if (out.is_object() && out.value("error_id", "") == "unknown_action") {
+        throw ProtocolMismatch(2, "The worker rejected the v1 'wakeup' action: it runs the v2 (lease) image.");
+    }
     if (!out.is_object() || !out.value("success", false)) {
-        std::string reason = out.is_object() ? out.value("error", std::string("no error text")) : describe_failure(wakeup);
-        if (reason.find("Unknown action") != std::string::npos) {
-            throw Error(Status::worker, "The worker rejected the v1 'wakeup' action (" + reason +
-                                            "). The endpoint runs a different worker image; set WorkerProtocol to "
-                                            "\"v2\" or \"auto\".");
-        }
+        const std::string reason =
+            out.is_object() ? out.value("error", std::string("no error text")) : describe_failure(wakeup);
         throw Error(Status::worker, "The worker reported a failed wakeup: " + reason);
     }
     if (!out.contains("public_url") || !out["public_url"].is_string() || out["public_url"].get<std::string>().empty()) {
         throw Error(Status::bad_response, "The wakeup job " + wakeup.id +
-                                              " completed without the worker's public_url; the worker image is "
-                                              "not a SwarmUI RunPod worker.");
+                                              " completed without the worker's public_url; the endpoint does not run "
+                                              "a SwarmUI RunPod worker image.");
     }
-    lease.public_url = check_worker_url(out["public_url"].get<std::string>(), options.url_policy);
+    lease.public_url = check_worker_url(out["public_url"].get<std::string>(), context.url_policy);
     lease.worker_id = out.value("worker_id", wakeup.worker_id);
     if (lease.worker_id.empty()) lease.worker_id = wakeup.worker_id;
     lease.queue_seconds = wakeup.delay_ms ? static_cast<double>(*wakeup.delay_ms) / 1000.0 : 0.0;
-    lease.ready_at = Clock::now();
     SP_INFO("Worker {} woke after {:.1f} s at {}", lease.worker_id, seconds_since(lease.requested_at),
             lease.public_url);
 
-    // 2. Hold that worker with a keepalive job. The worker is idle now, so RunPod gives
-    //    the job to it; where RunPod reports the worker id we verify that.
-    report(kPhaseLoadingBackends, "Worker " + lease.worker_id + " is awake; holding it for this generation",
-           lease.worker_id);
-    Job keepalive = submit(
-        "keepalive", nlohmann::json{{"action", "keepalive"}, {"duration", options.keepalive_seconds}, {"interval", 30}},
-        options.startup_deadline, cancel);
-    lease.hold_job_id = keepalive.id;
-    PollSchedule hold_schedule(options.max_poll_interval);
-    while (keepalive.state == JobState::in_queue || keepalive.state == JobState::unknown) {
-        if (cancel.cancelled() || options.startup_deadline.expired()) {
-            end_job(keepalive.id, "keepalive not needed any more");
-            if (cancel.cancelled()) {
-                throw Error(Status::cancelled, "The generation was cancelled while holding the RunPod worker.");
+    // 2. Hold a worker with a keepalive job and make sure it is the one whose URL we
+    //    use. v1 jobs cannot be addressed to a worker, so RunPod may give the keepalive
+    //    to another idle worker.
+    context.report(kPhaseLoadingBackends, "Worker " + lease.worker_id + " is awake; holding it", lease.worker_id);
+    for (int attempt = 1;; ++attempt) {
+        Job keepalive = submit_keepalive(context);
+        const Clock::time_point submitted = Clock::now();
+        try {
+            keepalive = wait_until_picked(context, keepalive, watch, "keepalive");
+        } catch (const Error& error) {
+            if (error.status() == Status::cancelled && !context.abort.cancelled()) {
+                throw Error(Status::cancelled, "Holding the RunPod worker was withdrawn.");
             }
-            throw Error(Status::timeout, "The keepalive job " + keepalive.id +
-                                             " was not picked up within the startup timeout; the worker may have "
-                                             "stopped. Try again, or raise the endpoint's idle timeout.");
+            end_job(context.client, context.tracker, keepalive.id, "worker not held");
+            throw;
         }
-        cancel.wait_for(std::min(hold_schedule.next(), options.startup_deadline.remaining()));
-        keepalive = client_.status(keepalive.id, options.startup_deadline, &cancel);
+        if (keepalive.state != JobState::in_progress) {
+            context.tracker.remove(keepalive.id);
+            throw Error(Status::job_failed, "The keepalive job " + keepalive.id + " ended " +
+                                                runpod::job_state_name(keepalive.state) +
+                                                " before holding the worker: " + describe_failure(keepalive));
+        }
+        if (keepalive.worker_id.empty() || keepalive.worker_id == lease.worker_id) {
+            lease.hold_job_id = keepalive.id;
+            lease.hold_expires_at = submitted + std::chrono::seconds(context.keepalive_seconds);
+            break;
+        }
+        // The keepalive runs on another worker. Use that worker when its URL can be
+        // derived; otherwise release it and try again.
+        const std::string other_url = url_for_other_worker(lease.public_url, lease.worker_id, keepalive.worker_id);
+        if (!other_url.empty()) {
+            SP_INFO("Keepalive job {} runs on worker {}; using that worker", keepalive.id, keepalive.worker_id);
+            lease.public_url = check_worker_url(other_url, context.url_policy);
+            lease.worker_id = keepalive.worker_id;
+            lease.hold_job_id = keepalive.id;
+            lease.hold_expires_at = submitted + std::chrono::seconds(context.keepalive_seconds);
+            break;
+        }
+        SP_INFO("Keepalive job {} landed on worker {} instead of {}; releasing it and trying again", keepalive.id,
+                keepalive.worker_id, lease.worker_id);
+        end_job(context.client, context.tracker, keepalive.id, "keepalive landed on another worker");
+        if (attempt >= kMaxKeepaliveTries) {
+            throw Error(Status::worker, "Three keepalive jobs landed on other workers than " + lease.worker_id +
+                                            ", so the woken worker could not be held. Set the endpoint's max workers "
+                                            "to 1 for this v1 worker image, or use a v2 worker image.");
+        }
     }
-    if (keepalive.state != JobState::in_progress) {
-        tracker_.remove(keepalive.id);
-        throw Error(Status::job_failed, "The keepalive job " + keepalive.id + " ended " +
-                                            runpod::job_state_name(keepalive.state) + " before holding the worker: " +
-                                            describe_failure(keepalive));
-    }
-    if (!keepalive.worker_id.empty() && keepalive.worker_id != lease.worker_id) {
-        end_job(keepalive.id, "keepalive landed on another worker");
-        throw Error(Status::worker, "The keepalive job landed on worker " + keepalive.worker_id + " instead of " +
-                                        lease.worker_id +
-                                        ", so the woken worker is not held. Set the endpoint's max workers to 1 for "
-                                        "v1 worker images, or use a v2 worker image.");
-    }
-    SP_INFO("Holding worker {} with keepalive job {}", lease.worker_id, keepalive.id);
+    lease.picked_at = std::max(lease.picked_at, lease.requested_at);
+    SP_INFO("Holding worker {} with keepalive job {}", lease.worker_id, lease.hold_job_id);
     return lease;
 }
 
-void V1Protocol::release(Lease& lease) noexcept {
-    if (lease.hold_job_id.empty()) return;
-    const std::string job_id = lease.hold_job_id;
-    lease.released_at = Clock::now();
-    if (end_job(job_id, "worker released")) {
-        SP_INFO("Released worker {} (keepalive job {} cancelled; RunPod stops the worker)", lease.worker_id, job_id);
-        lease.hold_job_id.clear();
+bool renew_v1(AcquireContext& context, Lease& lease) {
+    try {
+        QueueWatch watch(context);
+        Job keepalive = submit_keepalive(context);
+        const Clock::time_point submitted = Clock::now();
+        // The worker is busy with the running keepalive, so the new one waits in the
+        // queue until that ends; it must then run on the same worker.
+        PollSchedule schedule(context.max_poll_interval);
+        const Deadline until = Deadline(lease.hold_expires_at + std::chrono::seconds(60));
+        while (keepalive.state == JobState::in_queue && !until.expired()) {
+            std::this_thread::sleep_for(schedule.next());
+            keepalive = context.client.status(keepalive.id, Deadline::in(Millis(15000)));
+        }
+        if (keepalive.state == JobState::in_progress &&
+            (keepalive.worker_id.empty() || keepalive.worker_id == lease.worker_id)) {
+            context.tracker.remove(lease.hold_job_id);
+            lease.hold_job_id = keepalive.id;
+            lease.hold_expires_at = submitted + std::chrono::seconds(context.keepalive_seconds);
+            return true;
+        }
+        end_job(context.client, context.tracker, keepalive.id, "renewal did not hold the same worker");
+    } catch (const std::exception& error) {
+        SP_WARN("Renewing the keepalive of worker {} failed: {}", lease.worker_id, error.what());
     }
+    return false;
 }
 
 }  // namespace swarmpod::worker

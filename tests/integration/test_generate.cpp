@@ -48,7 +48,7 @@ bool no_running_jobs_and_all_workers_stopped(const json& ledger) {
 
 TEST(Generate, ReturnsPngOfRequestedSize) {
     EmulatorProcess emulator(kFastEmulator);
-    Backend backend(emulator_config(emulator));
+    Backend backend(emulator_config(emulator, "\"KeepWarmSec\": 0"));
     Collector collector;
 
     auto outcome = generate(backend.get(), small_request(256, 192), "test-key", collector);
@@ -107,7 +107,7 @@ TEST(Generate, ProgressPhasesRiseToDone) {
 
 TEST(Generate, KeepaliveCancelledAndWorkerStopped) {
     EmulatorProcess emulator(kFastEmulator);
-    Backend backend(emulator_config(emulator));
+    Backend backend(emulator_config(emulator, "\"KeepWarmSec\": 0"));
     Collector collector;
 
     auto outcome = generate(backend.get(), small_request(64, 64), "test-key", collector);

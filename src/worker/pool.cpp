@@ -1,0 +1,527 @@
+#include "worker/pool.hpp"
+
+#include <algorithm>
+
+#include "log/log.hpp"
+#include "worker/readiness.hpp"
+#include "worker/v1_worker.hpp"
+#include "worker/v2_lease.hpp"
+
+namespace swarmpod::worker {
+
+enum class SlotState { starting, warm, in_use, releasing };
+
+struct Slot {
+    SlotState state = SlotState::starting;
+    Lease lease;
+    CancelToken withdraw;
+    std::thread thread;
+    // Progress of a starting slot, shown to the requests that wait for it.
+    int phase = kPhaseQueued;
+    std::string message = "Waiting for a RunPod worker";
+    std::string worker_id;
+    Clock::time_point idle_since{};
+    Clock::time_point next_check{};
+    int generations = 0;
+    bool release_after_use = false;
+    bool renewing = false;
+};
+
+namespace {
+
+const char* slot_state_name(SlotState state) {
+    switch (state) {
+        case SlotState::starting: return "starting";
+        case SlotState::warm: return "warm";
+        case SlotState::in_use: return "in_use";
+        case SlotState::releasing: return "releasing";
+    }
+    return "unknown";
+}
+
+// How often a held v2 lease is checked, so a worker that released itself is dropped.
+constexpr Millis kLeaseCheckInterval{15000};
+// A warm v2 worker is released by us this long before its own idle window would end,
+// so no generation is routed to a worker that is releasing itself.
+constexpr double kIdleMarginSeconds = 3;
+// A v1 keepalive is renewed (or a warm worker released) this long before it ends.
+constexpr Millis kKeepaliveMargin{90000};
+
+}  // namespace
+
+WorkerPool::WorkerPool(http::Client& http, runpod::EndpointConfig endpoint, PoolSettings settings, JobTracker& tracker,
+                       ProtocolMemory& protocols)
+    : http_(http),
+      client_(http, endpoint),
+      settings_(settings),
+      tracker_(tracker),
+      protocols_(protocols),
+      api_key_(endpoint.api_key) {
+    monitor_ = std::thread([this] { monitor_loop(); });
+}
+
+WorkerPool::~WorkerPool() { shutdown(); }
+
+void WorkerPool::start_acquisition_locked() {
+    auto slot = std::make_shared<Slot>();
+    slots_.push_back(slot);
+    ++leases_started_;
+    slot->thread = std::thread([this, slot] { run_acquisition(slot); });
+}
+
+Lease WorkerPool::acquire_with_protocol(AcquireContext& context) {
+    const std::string& endpoint = client_.endpoint_id();
+    int protocol = settings_.forced_protocol != 0 ? settings_.forced_protocol : protocols_.get(endpoint);
+    if (protocol == 0) protocol = 2;  // try a lease first: a v1 worker refuses it without holding a second worker
+    for (int attempt = 0;; ++attempt) {
+        try {
+            Lease lease = protocol == 2 ? acquire_v2(context) : acquire_v1(context);
+            if (settings_.forced_protocol == 0 && protocols_.get(endpoint) != protocol) {
+                protocols_.set(endpoint, protocol);
+                SP_INFO("Endpoint {} runs worker protocol v{}", endpoint, protocol);
+            }
+            return lease;
+        } catch (const ProtocolMismatch& mismatch) {
+            if (settings_.forced_protocol != 0) {
+                throw Error(Status::worker, std::string(mismatch.what()) + " Set WorkerProtocol to \"auto\" or \"v" +
+                                                std::to_string(mismatch.actual_protocol()) + "\".");
+            }
+            if (attempt > 0) throw;
+            SP_INFO("Endpoint {} answered as a v{} worker; switching protocol", endpoint, mismatch.actual_protocol());
+            protocols_.set(endpoint, mismatch.actual_protocol());
+            protocol = mismatch.actual_protocol();
+        }
+    }
+}
+
+void WorkerPool::run_acquisition(std::shared_ptr<Slot> slot) {
+    const Deadline deadline = Deadline::in(std::chrono::seconds(settings_.startup_timeout_sec));
+    auto report = [this, slot](int phase, const std::string& message, const std::string& worker_id) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        slot->phase = phase;
+        slot->message = message;
+        if (!worker_id.empty()) slot->worker_id = worker_id;
+        changed_.notify_all();
+    };
+    AcquireContext context{client_, tracker_, api_key_, settings_.max_poll_interval, deadline, settings_.url_policy,
+                           slot->withdraw, abort_, report};
+    // A v2 worker releases itself after idle_seconds without a generation; ask for a
+    // little more than we keep it warm, so our own release comes first.
+    context.idle_seconds = std::clamp(settings_.keep_warm_sec + 30, 5, 3600);
+    // The grace counts from the lease start and must cover readiness plus the handover.
+    context.startup_grace_seconds = std::clamp(settings_.startup_timeout_sec + 120, 60, 3600);
+    context.max_lease_seconds = 3600;
+    context.keepalive_seconds = 3600;
+
+    try {
+        Lease lease = acquire_with_protocol(context);
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            slot->lease = lease;
+            slot->worker_id = lease.worker_id;
+        }
+        ReadinessLimits limits;
+        limits.deadline = deadline;
+        limits.max_poll_interval = settings_.max_poll_interval;
+        // With short startup timeouts (tests, impatient users) the specific failures
+        // must still be reported before the generic timeout.
+        const Millis startup(static_cast<Millis::rep>(settings_.startup_timeout_sec) * 1000);
+        limits.errored_after = std::min(limits.errored_after, startup / 4);
+        limits.no_backend_after = std::min(limits.no_backend_after, startup / 3);
+        limits.never_answered_after = std::min(limits.never_answered_after, startup / 2);
+        try {
+            wait_until_ready(http_, lease, limits, abort_, report);
+        } catch (...) {
+            end_slot(slot, "worker not ready");
+            throw;
+        }
+        lease.ready_at = Clock::now();
+        std::lock_guard<std::mutex> lock(mutex_);
+        slot->lease.ready_at = lease.ready_at;
+        if (stopping_) {
+            slot->state = SlotState::releasing;
+        } else {
+            slot->state = SlotState::warm;
+            slot->idle_since = Clock::now();
+            slot->next_check = Clock::now() + kLeaseCheckInterval;
+            SP_INFO("Worker {} is ready after {:.1f} s", lease.worker_id, seconds_since(lease.requested_at));
+        }
+        changed_.notify_all();
+    } catch (const Error& error) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (error.status() != Status::cancelled && error.status() != Status::shutting_down) {
+            SP_WARN("Could not get a worker on endpoint {}: {}", client_.endpoint_id(), error.what());
+            last_failure_ = error;
+            last_error_text_ = error.what();
+            ++failure_epoch_;
+        }
+        remove_slot_locked(slot);
+        changed_.notify_all();
+        return;
+    } catch (const std::exception& error) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        last_failure_ = Error(Status::internal, std::string("Internal error while getting a worker: ") + error.what());
+        last_error_text_ = last_failure_->what();
+        ++failure_epoch_;
+        remove_slot_locked(slot);
+        changed_.notify_all();
+        return;
+    }
+    bool release_now = false;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        release_now = slot->state == SlotState::releasing;
+    }
+    if (release_now) {
+        end_slot(slot, "backend shutting down");
+    }
+}
+
+Checkout WorkerPool::acquire(const CancelToken& cancel, const LifecycleFn& report) {
+    const Clock::time_point started = Clock::now();
+    const Deadline deadline = Deadline::in(std::chrono::seconds(settings_.startup_timeout_sec) + Millis(2000));
+    std::unique_lock<std::mutex> lock(mutex_);
+    ++waiters_;
+    const uint64_t entry_epoch = failure_epoch_;
+    std::string last_message;
+    int last_phase = -1;
+    Clock::time_point last_report{};
+
+    auto leave = [&] {
+        --waiters_;
+        // Withdraw acquisitions nobody waits for any more: a queued job is cancelled,
+        // one already on a worker is kept warm, because it already bills.
+        int starting = 0;
+        for (const auto& slot : slots_) starting += slot->state == SlotState::starting ? 1 : 0;
+        for (auto it = slots_.rbegin(); it != slots_.rend() && starting > waiters_; ++it) {
+            if ((*it)->state == SlotState::starting && !(*it)->withdraw.cancelled()) {
+                (*it)->withdraw.cancel();
+                --starting;
+            }
+        }
+        changed_.notify_all();
+    };
+
+    while (true) {
+        if (stopping_) {
+            leave();
+            throw Error(Status::shutting_down, "The backend is shutting down.");
+        }
+        for (const auto& slot : slots_) {
+            if (slot->state == SlotState::warm) {
+                slot->state = SlotState::in_use;
+                ++slot->generations;
+                --waiters_;
+                Checkout checkout;
+                checkout.slot = slot;
+                checkout.lease = slot->lease;
+                checkout.was_warm = Clock::now() - started < Millis(50);
+                checkout.waited_seconds = seconds_since(started);
+                checkout.warm_idle_seconds =
+                    slot->generations > 1 ? std::chrono::duration<double>(Clock::now() - slot->idle_since).count() : 0;
+                return checkout;
+            }
+        }
+        if (cancel.cancelled()) {
+            leave();
+            throw Error(Status::cancelled, "The generation was cancelled while waiting for a RunPod worker.");
+        }
+        if (failure_epoch_ != entry_epoch && last_failure_) {
+            bool any_starting = false;
+            for (const auto& slot : slots_) any_starting |= slot->state == SlotState::starting;
+            if (!any_starting) {
+                const Error failure = *last_failure_;
+                leave();
+                throw failure;
+            }
+        }
+        if (deadline.expired()) {
+            leave();
+            throw Error(Status::timeout, "No RunPod worker was ready within the startup timeout (" +
+                                             whole_seconds(seconds_since(started)) + " s)" +
+                                             (last_message.empty() ? "." : "; last status: " + last_message + "."));
+        }
+        int starting = 0;
+        for (const auto& slot : slots_) starting += slot->state == SlotState::starting && !slot->withdraw.cancelled();
+        if (starting < waiters_ && static_cast<int>(slots_.size()) < settings_.max_workers) {
+            start_acquisition_locked();
+        }
+        // Report the progress of the acquisition this request most likely gets.
+        for (const auto& slot : slots_) {
+            if (slot->state != SlotState::starting) continue;
+            if (slot->message != last_message || slot->phase > last_phase ||
+                Clock::now() - last_report >= Millis(1000)) {
+                last_message = slot->message;
+                // Phases only move forward for the user, even when a protocol step
+                // waits in RunPod's queue again (a v1 keepalive after its wakeup).
+                last_phase = std::max(last_phase, slot->phase);
+                last_report = Clock::now();
+                const int phase = last_phase;
+                const std::string message = slot->message;
+                const std::string worker_id = slot->worker_id;
+                lock.unlock();
+                report(phase, message, worker_id);
+                lock.lock();
+            }
+            break;
+        }
+        if (starting >= waiters_ || static_cast<int>(slots_.size()) >= settings_.max_workers) {
+            bool any_starting = false;
+            for (const auto& slot : slots_) any_starting |= slot->state == SlotState::starting;
+            if (!any_starting && last_message.empty()) {
+                last_message = "Waiting for a free worker (" + std::to_string(settings_.max_workers) + " in use)";
+                lock.unlock();
+                report(kPhaseQueued, last_message, "");
+                lock.lock();
+            }
+        }
+        changed_.wait_for(lock, Millis(100));
+    }
+}
+
+void WorkerPool::release(Checkout& checkout, bool healthy) {
+    if (!checkout.slot) return;
+    std::shared_ptr<Slot> slot = std::move(checkout.slot);
+    bool end_now = false;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (slot->state != SlotState::in_use) return;
+        if (!healthy || stopping_ || slot->release_after_use || settings_.keep_warm_sec == 0) {
+            slot->state = SlotState::releasing;
+            end_now = true;
+        } else {
+            slot->state = SlotState::warm;
+            slot->idle_since = Clock::now();
+        }
+        changed_.notify_all();
+    }
+    if (end_now) end_slot(slot, healthy ? "not kept warm" : "lease ended or broken");
+}
+
+void WorkerPool::end_slot(const std::shared_ptr<Slot>& slot, const std::string& reason) noexcept {
+    Lease lease;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        slot->state = SlotState::releasing;
+        lease = slot->lease;
+    }
+    if (!lease.hold_job_id.empty()) {
+        if (end_job(client_, tracker_, lease.hold_job_id, reason.c_str())) {
+            SP_INFO("Released worker {} ({}; job {} ended, RunPod stops the worker)", lease.worker_id, reason,
+                    lease.hold_job_id);
+        }
+    }
+    if (!lease.token.empty()) log::remove_secret(lease.token);
+    lease.released_at = Clock::now();
+    std::lock_guard<std::mutex> lock(mutex_);
+    released_billed_seconds_ += estimated_billed_seconds(lease, lease.released_at, settings_.endpoint_idle_seconds);
+    remove_slot_locked(slot);
+    changed_.notify_all();
+}
+
+void WorkerPool::remove_slot_locked(const std::shared_ptr<Slot>& slot) {
+    auto found = std::find(slots_.begin(), slots_.end(), slot);
+    if (found == slots_.end()) return;
+    slots_.erase(found);
+    // The thread may be the caller itself; it is joined later by the monitor or shutdown.
+    if (slot->thread.joinable()) finished_threads_.push_back(std::move(slot->thread));
+}
+
+void WorkerPool::monitor_loop() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (!stopping_) {
+        changed_.wait_for(lock, Millis(200));
+        if (stopping_) break;
+        // Join acquisition threads that have finished (not the one holding no lock).
+        std::vector<std::thread> done;
+        for (auto it = finished_threads_.begin(); it != finished_threads_.end();) {
+            if (it->get_id() != std::this_thread::get_id()) {
+                done.push_back(std::move(*it));
+                it = finished_threads_.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        const Clock::time_point now = Clock::now();
+        std::vector<std::pair<std::shared_ptr<Slot>, std::string>> to_end;
+        std::vector<std::pair<std::shared_ptr<Slot>, Lease>> to_check;
+        std::vector<std::shared_ptr<Slot>> to_renew;
+        for (const auto& slot : slots_) {
+            if (slot->state == SlotState::warm) {
+                const double idle = std::chrono::duration<double>(now - slot->idle_since).count();
+                if (slot->release_after_use) {
+                    slot->state = SlotState::releasing;
+                    to_end.emplace_back(slot, "stopped on request");
+                } else if (idle >= settings_.keep_warm_sec) {
+                    slot->state = SlotState::releasing;
+                    to_end.emplace_back(slot, "idle for " + whole_seconds(idle) + " s");
+                } else if (slot->lease.protocol == 2 && slot->lease.idle_seconds > 0 &&
+                           idle >= slot->lease.idle_seconds - kIdleMarginSeconds) {
+                    slot->state = SlotState::releasing;
+                    to_end.emplace_back(slot, "the worker's idle window is ending");
+                } else if (slot->lease.protocol == 1 && slot->lease.hold_expires_at - now < kKeepaliveMargin) {
+                    slot->state = SlotState::releasing;
+                    to_end.emplace_back(slot, "keepalive window ending");
+                }
+            }
+            if ((slot->state == SlotState::warm || slot->state == SlotState::in_use) && now >= slot->next_check) {
+                slot->next_check = now + kLeaseCheckInterval;
+                if (slot->lease.protocol == 2 && !slot->lease.hold_job_id.empty()) to_check.emplace_back(slot, slot->lease);
+            }
+            if (slot->state == SlotState::in_use && slot->lease.protocol == 1 && !slot->renewing &&
+                slot->lease.hold_expires_at - now < kKeepaliveMargin) {
+                slot->renewing = true;
+                to_renew.push_back(slot);
+            }
+        }
+        lock.unlock();
+        for (auto& thread : done) thread.join();
+        for (auto& [slot, reason] : to_end) end_slot(slot, reason);
+        for (auto& [slot, lease] : to_check) {
+            if (auto reason = check_v2_lease(client_, lease)) {
+                SP_INFO("Worker {} released its lease ({})", lease.worker_id, *reason);
+                std::lock_guard<std::mutex> relock(mutex_);
+                slot->lease.release_reason = *reason;
+                tracker_.remove(slot->lease.hold_job_id);
+                slot->lease.hold_job_id.clear();
+                if (slot->state == SlotState::warm) {
+                    slot->state = SlotState::releasing;
+                    to_end.emplace_back(slot, *reason);
+                } else {
+                    slot->release_after_use = true;
+                }
+            }
+        }
+        for (auto& slot : to_renew) {
+            const Deadline deadline = Deadline::in(std::chrono::seconds(settings_.startup_timeout_sec));
+            AcquireContext context{client_, tracker_, api_key_, settings_.max_poll_interval, deadline,
+                                   settings_.url_policy, slot->withdraw, abort_,
+                                   [](int, const std::string&, const std::string&) {}};
+            Lease lease;
+            {
+                std::lock_guard<std::mutex> relock(mutex_);
+                lease = slot->lease;
+            }
+            const bool renewed = renew_v1(context, lease);
+            std::lock_guard<std::mutex> relock(mutex_);
+            slot->renewing = false;
+            if (renewed) {
+                slot->lease = lease;
+            } else {
+                slot->release_after_use = true;
+            }
+        }
+        lock.lock();
+        for (auto& [slot, reason] : to_end) {
+            if (std::find(slots_.begin(), slots_.end(), slot) != slots_.end()) {
+                lock.unlock();
+                end_slot(slot, reason);
+                lock.lock();
+            }
+        }
+    }
+}
+
+bool WorkerPool::stop_worker(const std::string& worker_id) {
+    std::shared_ptr<Slot> target;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        for (const auto& slot : slots_) {
+            if (slot->lease.worker_id != worker_id || worker_id.empty()) continue;
+            if (slot->state == SlotState::warm) {
+                slot->state = SlotState::releasing;
+                target = slot;
+            } else {
+                slot->release_after_use = true;
+            }
+            break;
+        }
+        if (!target) {
+            for (const auto& slot : slots_) {
+                if (slot->lease.worker_id == worker_id && !worker_id.empty()) return true;
+            }
+            return false;
+        }
+    }
+    end_slot(target, "stopped on request");
+    return true;
+}
+
+nlohmann::json WorkerPool::status() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    nlohmann::json workers = nlohmann::json::array();
+    int warm = 0, starting = 0, in_use = 0;
+    const Clock::time_point now = Clock::now();
+    double live_billed = 0;
+    for (const auto& slot : slots_) {
+        warm += slot->state == SlotState::warm;
+        starting += slot->state == SlotState::starting;
+        in_use += slot->state == SlotState::in_use;
+        live_billed += estimated_billed_seconds(slot->lease, now, settings_.endpoint_idle_seconds);
+        workers.push_back({{"worker_id", slot->lease.worker_id.empty() ? slot->worker_id : slot->lease.worker_id},
+                           {"state", slot_state_name(slot->state)},
+                           {"protocol", slot->lease.protocol},
+                           {"job_id", slot->lease.hold_job_id},
+                           {"public_url", slot->lease.public_url},
+                           {"age_seconds", slot->lease.requested_at == Clock::time_point{}
+                                               ? 0.0
+                                               : seconds_since(slot->lease.requested_at)},
+                           {"generations", slot->generations},
+                           {"in_use", slot->state == SlotState::in_use},
+                           {"message", slot->state == SlotState::starting ? slot->message : ""}});
+    }
+    return {{"workers", workers},
+            {"warm", warm},
+            {"starting", starting},
+            {"in_use", in_use},
+            {"max", settings_.max_workers},
+            {"waiting_requests", waiters_},
+            {"leases_started", leases_started_},
+            {"estimated_billed_seconds", released_billed_seconds_ + live_billed},
+            {"last_error", last_error_text_}};
+}
+
+double WorkerPool::billed_seconds_estimate() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    double live = 0;
+    for (const auto& slot : slots_) live += estimated_billed_seconds(slot->lease, Clock::now(), settings_.endpoint_idle_seconds);
+    return released_billed_seconds_ + live;
+}
+
+void WorkerPool::shutdown() noexcept {
+    std::vector<std::shared_ptr<Slot>> held;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (stopping_ && !monitor_.joinable()) return;
+        stopping_ = true;
+        for (const auto& slot : slots_) {
+            slot->withdraw.cancel();
+            if (slot->state == SlotState::warm || slot->state == SlotState::in_use) held.push_back(slot);
+        }
+        changed_.notify_all();
+    }
+    abort_.cancel();
+    if (monitor_.joinable()) monitor_.join();
+    for (const auto& slot : held) end_slot(slot, "backend shutting down");
+    // Acquisitions end their own jobs when aborted; wait for them.
+    std::vector<std::thread> threads;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        for (const auto& slot : slots_) {
+            if (slot->thread.joinable()) threads.push_back(std::move(slot->thread));
+        }
+        for (auto& thread : finished_threads_) threads.push_back(std::move(thread));
+        finished_threads_.clear();
+    }
+    for (auto& thread : threads) {
+        if (thread.joinable() && thread.get_id() != std::this_thread::get_id()) thread.join();
+    }
+    std::vector<std::shared_ptr<Slot>> rest;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        rest = slots_;
+    }
+    for (const auto& slot : rest) end_slot(slot, "backend shutting down");
+}
+
+}  // namespace swarmpod::worker

@@ -1,0 +1,108 @@
+// WorkerPool: the workers held for one (endpoint, API key). A request takes a warm
+// worker first, else starts one acquisition (never more than there are waiting
+// requests, never more workers than MaxConcurrent), else waits. After a generation the
+// worker stays warm for KeepWarmSec, then its job is ended so billing stops.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/cancel.hpp"
+#include "http/client.hpp"
+#include "runpod/client.hpp"
+#include "worker/job_tracker.hpp"
+#include "worker/lease.hpp"
+#include "worker/protocol.hpp"
+#include "worker/protocol_memory.hpp"
+
+namespace swarmpod::worker {
+
+struct PoolSettings {
+    int max_workers = 10;
+    int keep_warm_sec = 30;
+    Millis max_poll_interval{2000};
+    int startup_timeout_sec = 120;
+    int generation_timeout_sec = 300;
+    int forced_protocol = 0;  // 0 = detect, 1 or 2
+    UrlPolicy url_policy;
+    // RunPod keeps a worker this long after its last job; used only for cost estimates.
+    double endpoint_idle_seconds = 5;
+};
+
+struct Slot;
+
+// A worker handed to one generation. Give it back with WorkerPool::release.
+struct Checkout {
+    std::shared_ptr<Slot> slot;
+    Lease lease;                 // a copy taken at checkout
+    bool was_warm = false;       // true when no new worker had to be started
+    double waited_seconds = 0;   // in acquire
+    double warm_idle_seconds = 0;  // how long the worker had idled before this generation
+};
+
+class WorkerPool {
+public:
+    WorkerPool(http::Client& http, runpod::EndpointConfig endpoint, PoolSettings settings, JobTracker& tracker,
+               ProtocolMemory& protocols);
+    ~WorkerPool();
+    WorkerPool(const WorkerPool&) = delete;
+    WorkerPool& operator=(const WorkerPool&) = delete;
+
+    // Blocks until a worker is ready for this request. Progress is reported through
+    // `report` on the calling thread. Throws Error(cancelled) when `cancel` fires,
+    // Error(timeout) after StartupTimeoutSec, or the acquisition's own error.
+    Checkout acquire(const CancelToken& cancel, const LifecycleFn& report);
+
+    // Returns a worker. `healthy` false means its lease is gone or broken: it is ended
+    // and not reused.
+    void release(Checkout& checkout, bool healthy);
+
+    // Releases the worker with this id now, or after its current generation.
+    bool stop_worker(const std::string& worker_id);
+
+    // Counts and worker entries for the status snapshot; never a token.
+    nlohmann::json status() const;
+    double billed_seconds_estimate() const;
+
+    // Withdraws queued acquisitions, ends every held worker, joins every thread.
+    void shutdown() noexcept;
+
+private:
+    void start_acquisition_locked();
+    void run_acquisition(std::shared_ptr<Slot> slot);
+    Lease acquire_with_protocol(AcquireContext& context);
+    void monitor_loop();
+    void end_slot(const std::shared_ptr<Slot>& slot, const std::string& reason) noexcept;
+    void remove_slot_locked(const std::shared_ptr<Slot>& slot);
+
+    http::Client& http_;
+    runpod::Client client_;
+    PoolSettings settings_;
+    JobTracker& tracker_;
+    ProtocolMemory& protocols_;
+    std::string api_key_;
+
+    mutable std::mutex mutex_;
+    std::condition_variable changed_;
+    std::vector<std::shared_ptr<Slot>> slots_;
+    std::vector<std::thread> finished_threads_;
+    int waiters_ = 0;
+    bool stopping_ = false;
+    uint64_t failure_epoch_ = 0;
+    std::optional<Error> last_failure_;
+    std::string last_error_text_;
+    double released_billed_seconds_ = 0;
+    int leases_started_ = 0;
+    CancelToken abort_;
+    std::thread monitor_;
+};
+
+}  // namespace swarmpod::worker
