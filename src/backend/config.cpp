@@ -8,6 +8,7 @@
 
 #include "core/error.hpp"
 #include "core/host.hpp"
+#include "core/json_limits.hpp"
 
 namespace swarmpod::backend {
 namespace {
@@ -113,6 +114,10 @@ const char* worker_protocol_name(WorkerProtocol protocol) noexcept {
 }
 
 Config parse_config(const std::string& json_text) {
+    if (json_depth_exceeds(json_text)) {
+        fail("The backend config nests arrays or objects deeper than " + std::to_string(kMaxJsonDepth) +
+             " levels; pass a flat JSON object such as {\"EndpointId\": \"abc123\"}.");
+    }
     json root = json::parse(json_text, nullptr, /*allow_exceptions=*/false);
     if (root.is_discarded()) fail("The backend config is not valid JSON; pass a JSON object such as {\"EndpointId\": \"abc123\"}.");
     if (!root.is_object()) fail("The backend config must be a JSON object, got " + type_name(root) + ".");

@@ -6,6 +6,7 @@
 #include <optional>
 #include <thread>
 
+#include "core/json_limits.hpp"
 #include "log/log.hpp"
 
 namespace swarmpod::runpod {
@@ -93,7 +94,7 @@ std::string summarize_body(const std::string& body) {
     if (text.empty()) return "an empty body";
     if (looks_like_html(text)) return "an HTML page";
 
-    const json parsed = json::parse(body, nullptr, false);
+    const json parsed = json_depth_exceeds(body) ? json(nullptr) : json::parse(body, nullptr, false);
     if (!parsed.is_discarded() && parsed.is_object()) {
         for (const char* key : {"error", "message", "detail"}) {
             const auto found = parsed.find(key);
@@ -199,6 +200,12 @@ json Client::call(const std::string& method, const std::string& path, const std:
         try {
             const http::Response response = http_.perform(request, cancel);
             if (is_success(response.status)) {
+                if (json_depth_exceeds(response.body)) {
+                    throw Error(Status::bad_response, "RunPod returned JSON nested deeper than " +
+                                                          std::to_string(kMaxJsonDepth) + " levels for " + operation +
+                                                          " on endpoint '" + endpoint + "' (HTTP " +
+                                                          std::to_string(response.status) + ").");
+                }
                 json parsed = json::parse(response.body, nullptr, false);
                 if (parsed.is_discarded()) {
                     throw Error(Status::bad_response, "RunPod returned something that is not JSON for " + operation +

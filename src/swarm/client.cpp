@@ -7,6 +7,7 @@
 #include <string_view>
 #include <utility>
 
+#include "core/json_limits.hpp"
 #include "log/log.hpp"
 
 namespace swarmpod::swarm {
@@ -231,6 +232,11 @@ void Client::throw_http_error(const std::string& request_label, const http::Resp
 }
 
 Client::Reply Client::interpret(const std::string& route, const http::Response& response) const {
+    if (json_depth_exceeds(response.body)) {
+        throw Error(Status::bad_response, "The worker's SwarmUI returned JSON nested deeper than " +
+                                              std::to_string(kMaxJsonDepth) + " levels for POST /API/" + route +
+                                              " (HTTP " + std::to_string(response.status) + " from " + host_ + ").");
+    }
     json parsed = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
     if (parsed.is_discarded()) parsed = nullptr;
     const std::string error_id = string_field(parsed, "error_id");
@@ -380,7 +386,8 @@ std::vector<uint8_t> Client::fetch_view(const std::string& path, Deadline deadli
     const std::string request_label = "GET " + quote(path, 200);
     const http::Response response = send(std::move(request), request_label, deadline, cancel);
     if (response.status != 200) {
-        json parsed = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+        json parsed = json_depth_exceeds(response.body) ? json(nullptr)
+                                                         : json::parse(response.body, nullptr, /*allow_exceptions=*/false);
         if (parsed.is_discarded()) parsed = nullptr;
         throw_http_error(request_label, response, parsed);
     }
