@@ -9,6 +9,13 @@
  *   the value at fault and the fix. The text is per thread: read it on the thread
  *   that made the failed call, before that thread makes another swarmpod call.
  * - Handles are opaque. Each *_new has one *_free; every *_free accepts NULL.
+ *   Using a handle after its *_free is undefined behaviour. swarmpod_generate and
+ *   swarmpod_endpoint_health detect most freed backends and return
+ *   SWARMPOD_E_INVALID_ARGUMENT, but that check is best effort and no guarantee.
+ * - Size caps: config_json up to 1 MiB, request_json up to 256 MiB, api_key up to
+ *   4096 bytes; a longer string fails with SWARMPOD_E_TOO_LARGE. JSON nested deeper
+ *   than 256 arrays or objects fails with SWARMPOD_E_INVALID_CONFIG (config) or
+ *   SWARMPOD_E_INVALID_ARGUMENT (request). JSON text must be valid UTF-8.
  * - Input strings are UTF-8, NUL-terminated, and copied on entry: the caller may free
  *   them as soon as the call returns.
  * - A char* returned through an out-parameter is owned by the caller and is freed

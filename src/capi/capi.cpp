@@ -3,6 +3,7 @@
 // a per-thread message, and never lets an exception cross the boundary.
 #include <swarmpod/swarmpod.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -15,9 +16,17 @@
 #include "backend/config.hpp"
 #include "core/cancel.hpp"
 #include "core/error.hpp"
+#include "core/json_limits.hpp"
 #include "log/log.hpp"
 
+// `magic` is first, where glibc's allocator writes its free-list pointer when the
+// block is freed, so a handle used after swarmpod_backend_free usually fails the check
+// instead of running on freed memory. This is a best effort: use after free stays
+// undefined behaviour, as the header says.
+constexpr uint64_t kBackendMagic = 0x73776d70'6f646231ull;  // "swmpodb1"
+
 struct swarmpod_backend {
+    uint64_t magic = kBackendMagic;
     std::unique_ptr<swarmpod::backend::Backend> impl;
 };
 
@@ -69,6 +78,13 @@ char* copy_out(const std::string& text) {
 
 void require(bool condition, const char* message) {
     if (!condition) throw Error(Status::invalid_argument, message);
+}
+
+void require_backend(const swarmpod_backend* backend) {
+    require(backend != nullptr, "backend is NULL: create one with swarmpod_backend_new.");
+    require(backend->magic == kBackendMagic,
+            "backend is not a live swarmpod_backend: it was freed, or the pointer is not one swarmpod_backend_new "
+            "returned.");
 }
 
 std::string checked_string(const char* text, const char* name, std::size_t max_bytes) {
@@ -126,7 +142,8 @@ int32_t swarmpod_backend_new(const char* config_json, swarmpod_backend** out) {
 }
 
 void swarmpod_backend_free(swarmpod_backend* backend) {
-    if (backend == nullptr) return;
+    if (backend == nullptr || backend->magic != kBackendMagic) return;
+    backend->magic = 0;
     try {
         backend->impl->shutdown();
     } catch (...) {
@@ -157,8 +174,13 @@ int32_t swarmpod_generate(swarmpod_backend* backend, const char* request_json, c
     std::string failure_message;
 
     const int32_t status = guarded([&] {
-        require(backend != nullptr, "backend is NULL: create one with swarmpod_backend_new.");
+        require_backend(backend);
         const std::string request = checked_string(request_json, "request_json", kMaxRequestBytes);
+        if (swarmpod::json_depth_exceeds(request)) {
+            throw Error(Status::invalid_argument, "request_json nests arrays or objects deeper than " +
+                                                      std::to_string(swarmpod::kMaxJsonDepth) +
+                                                      " levels; SwarmUI requests are flat objects.");
+        }
         const std::string key = api_key == nullptr ? std::string() : checked_string(api_key, "api_key", 4096);
         if (callbacks != nullptr && callbacks->struct_size < sizeof(swarmpod_callbacks)) {
             throw Error(Status::invalid_argument,
@@ -228,7 +250,7 @@ int32_t swarmpod_generate(swarmpod_backend* backend, const char* request_json, c
 int32_t swarmpod_endpoint_health(swarmpod_backend* backend, const char* api_key, char** out_json) {
     if (out_json != nullptr) *out_json = nullptr;
     return guarded([&] {
-        require(backend != nullptr, "backend is NULL: create one with swarmpod_backend_new.");
+        require_backend(backend);
         require(out_json != nullptr, "out_json is NULL: pass the address of a char* to receive the JSON.");
         const std::string key = api_key == nullptr ? std::string() : checked_string(api_key, "api_key", 4096);
         *out_json = copy_out(backend->impl->endpoint_health(key).dump());
