@@ -347,7 +347,8 @@ void WorkerPool::monitor_loop() {
         std::vector<std::pair<std::shared_ptr<Slot>, Lease>> to_check;
         std::vector<std::shared_ptr<Slot>> to_renew;
         for (const auto& slot : slots_) {
-            if (slot->state == SlotState::warm) {
+            // A warm worker is never ended while a request waits: that request takes it.
+            if (slot->state == SlotState::warm && waiters_ == 0) {
                 const double idle = std::chrono::duration<double>(now - slot->idle_since).count();
                 if (slot->release_after_use) {
                     slot->state = SlotState::releasing;

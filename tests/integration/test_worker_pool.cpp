@@ -1,0 +1,268 @@
+// The worker pool against the emulator: how workers are started, shared, kept warm and
+// released, proven with the emulator's billing ledger.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <set>
+#include <thread>
+
+#include <httplib.h>
+
+#include "integration/abi_session.hpp"
+#include "integration/emulator_process.hpp"
+
+namespace {
+
+using nlohmann::json;
+using swarmpod::testing::Backend;
+using swarmpod::testing::Collector;
+using swarmpod::testing::EmulatorProcess;
+using swarmpod::testing::emulator_config;
+using swarmpod::testing::generate;
+using swarmpod::testing::GenerateOutcome;
+
+const std::string kRequest = R"({"prompt": "a lighthouse", "width": 64, "height": 64, "images": 1})";
+
+int count_jobs(const json& ledger, const std::string& action) {
+    int count = 0;
+    for (const auto& job : ledger["jobs"]) count += job.value("action", "") == action ? 1 : 0;
+    return count;
+}
+
+bool nothing_runs(const json& ledger) {
+    if (ledger.value("running_jobs", -1) != 0 || ledger.value("queued_jobs", -1) != 0) return false;
+    for (const auto& worker : ledger["workers"]) {
+        if (worker.value("state", "") != "stopped") return false;
+    }
+    return true;
+}
+
+json post_json(const EmulatorProcess& emulator, const std::string& path, const std::string& body) {
+    httplib::Client client("127.0.0.1", emulator.port());
+    httplib::Headers headers = {{"Authorization", "Bearer test-key"}};
+    auto reply = client.Post(path, headers, body, "application/json");
+    if (!reply) return json();
+    return json::parse(reply->body, nullptr, false);
+}
+
+TEST(WorkerPool, AutoDetectsV2AndUsesToken) {
+    EmulatorProcess emulator({"--protocol", "v2", "--cold-start-ms", "300", "--generation-ms", "50"});
+    Backend backend(emulator_config(emulator, "\"KeepWarmSec\": 0"));
+    Collector collector;
+
+    GenerateOutcome outcome = generate(backend.get(), kRequest, "test-key", collector);
+
+    ASSERT_EQ(outcome.status, SWARMPOD_OK) << outcome.message;
+    EXPECT_EQ(outcome.summary.value("protocol", 0), 2);
+    ASSERT_EQ(collector.images.size(), 1u);
+    const json ledger = emulator.wait_for_ledger(nothing_runs);
+    EXPECT_EQ(count_jobs(ledger, "lease"), 1);
+    EXPECT_EQ(ledger.value("running_jobs", -1), 0);
+}
+
+TEST(WorkerPool, AutoDetectsV1WithoutExtraWorker) {
+    EmulatorProcess emulator({"--protocol", "v1", "--cold-start-ms", "300", "--generation-ms", "50"});
+    Backend backend(emulator_config(emulator, "\"KeepWarmSec\": 0"));
+    Collector collector;
+
+    GenerateOutcome outcome = generate(backend.get(), kRequest, "test-key", collector);
+
+    ASSERT_EQ(outcome.status, SWARMPOD_OK) << outcome.message;
+    EXPECT_EQ(outcome.summary.value("protocol", 0), 1);
+    const json ledger = emulator.wait_for_ledger(nothing_runs);
+    // The refused lease woke one worker; the wakeup and keepalive used that same worker.
+    EXPECT_EQ(ledger["workers"].size(), 1u) << ledger["workers"].dump();
+}
+
+TEST(WorkerPool, WarmReuseSkipsColdStart) {
+    EmulatorProcess emulator({"--protocol", "v2", "--cold-start-ms", "1500", "--generation-ms", "50"});
+    Backend backend(emulator_config(emulator, "\"KeepWarmSec\": 30"));
+    Collector first;
+    Collector second;
+
+    GenerateOutcome cold = generate(backend.get(), kRequest, "test-key", first);
+    GenerateOutcome warm = generate(backend.get(), kRequest, "test-key", second);
+
+    ASSERT_EQ(cold.status, SWARMPOD_OK) << cold.message;
+    ASSERT_EQ(warm.status, SWARMPOD_OK) << warm.message;
+    EXPECT_GE(cold.summary["timings"].value("wait_seconds", 0.0), 1.4);
+    EXPECT_LT(warm.summary["timings"].value("wait_seconds", 9.0), 0.3);
+    EXPECT_EQ(cold.summary.value("worker_id", ""), warm.summary.value("worker_id", ""));
+    EXPECT_EQ(count_jobs(emulator.ledger(), "lease"), 1);
+}
+
+TEST(WorkerPool, ReleaseAfterKeepWarmStopsBilling) {
+    EmulatorProcess emulator({"--protocol", "v2", "--cold-start-ms", "200", "--generation-ms", "50",
+                              "--idle-timeout-ms", "500"});
+    Backend backend(emulator_config(emulator, "\"KeepWarmSec\": 1"));
+    Collector collector;
+
+    GenerateOutcome outcome = generate(backend.get(), kRequest, "test-key", collector);
+    ASSERT_EQ(outcome.status, SWARMPOD_OK) << outcome.message;
+    EXPECT_EQ(emulator.ledger().value("running_jobs", -1), 1) << "the worker is kept warm right after";
+
+    // The backend stays alive: the pool itself must end the lease after KeepWarmSec.
+    const json ledger = emulator.wait_for_ledger(nothing_runs, 5000);
+    EXPECT_EQ(ledger.value("running_jobs", -1), 0);
+    const int billed_now = ledger.value("total_billed_seconds", -1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    EXPECT_EQ(emulator.ledger().value("total_billed_seconds", -2), billed_now) << "billing must have stopped";
+}
+
+TEST(WorkerPool, TwoConcurrentUseTwoWorkersThirdWaits) {
+    EmulatorProcess emulator({"--protocol", "v2", "--cold-start-ms", "300", "--generation-ms", "800",
+                              "--max-workers", "5"});
+    Backend backend(emulator_config(emulator, "\"MaxConcurrent\": 2, \"KeepWarmSec\": 5"));
+    std::vector<GenerateOutcome> outcomes(3);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 3; ++i) {
+        threads.emplace_back([&, i] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50 * i));
+            Collector collector;
+            outcomes[i] = generate(backend.get(), kRequest, "test-key", collector);
+        });
+    }
+    for (auto& thread : threads) thread.join();
+
+    std::set<std::string> workers;
+    for (const auto& outcome : outcomes) {
+        ASSERT_EQ(outcome.status, SWARMPOD_OK) << outcome.message;
+        workers.insert(outcome.summary.value("worker_id", ""));
+    }
+    EXPECT_EQ(workers.size(), 2u);
+    const json ledger = emulator.ledger();
+    EXPECT_EQ(ledger["workers"].size(), 2u) << "never more than MaxConcurrent workers";
+    EXPECT_EQ(count_jobs(ledger, "lease"), 2);
+    double longest_wait = 0;
+    for (const auto& outcome : outcomes) {
+        longest_wait = std::max(longest_wait, outcome.summary["timings"].value("wait_seconds", 0.0));
+    }
+    EXPECT_GE(longest_wait, 0.8) << "the third request waited for a worker to come free";
+}
+
+TEST(WorkerPool, WithdrawnQueuedLeaseNeverBills) {
+    EmulatorProcess emulator({"--protocol", "v2", "--cold-start-ms", "200", "--generation-ms", "3000",
+                              "--max-workers", "1"});
+    Backend backend(emulator_config(emulator, "\"MaxConcurrent\": 2, \"KeepWarmSec\": 0"));
+    GenerateOutcome busy;
+    std::thread first([&] {
+        Collector collector;
+        busy = generate(backend.get(), kRequest, "test-key", collector);
+    });
+    // Wait until the first generation holds the endpoint's only worker.
+    emulator.wait_for_ledger([](const json& l) { return l.value("running_jobs", 0) == 1; }, 5000);
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+
+    swarmpod_generation* generation = nullptr;
+    ASSERT_EQ(swarmpod_generation_new(&generation), SWARMPOD_OK);
+    std::thread canceller([generation] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(700));
+        swarmpod_generation_cancel(generation);
+    });
+    Collector collector;
+    const auto started = std::chrono::steady_clock::now();
+    GenerateOutcome cancelled = generate(backend.get(), kRequest, "test-key", collector, generation);
+    const auto elapsed = std::chrono::steady_clock::now() - started;
+    canceller.join();
+    first.join();
+    swarmpod_generation_free(generation);
+
+    EXPECT_EQ(cancelled.status, SWARMPOD_E_CANCELLED) << cancelled.message;
+    EXPECT_LT(std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count(), 1800);
+    EXPECT_EQ(busy.status, SWARMPOD_OK) << busy.message;
+    const json ledger = emulator.wait_for_ledger(nothing_runs, 5000);
+    EXPECT_EQ(ledger["workers"].size(), 1u) << "the withdrawn lease started no worker";
+    // The first generation's lease ran and was released; the second was withdrawn
+    // before any worker took it.
+    int withdrawn = 0;
+    for (const auto& job : ledger["jobs"]) {
+        if (job.value("action", "") == "lease" && job["started_ms"].is_null()) {
+            EXPECT_EQ(job.value("status", ""), "CANCELLED") << job.dump();
+            EXPECT_TRUE(job["worker_id"].is_null()) << job.dump();
+            ++withdrawn;
+        }
+    }
+    EXPECT_EQ(withdrawn, 1) << ledger["jobs"].dump();
+    EXPECT_EQ(count_jobs(ledger, "lease"), 2);
+}
+
+TEST(WorkerPool, V1TwoIdleWorkersHoldsOnlyTheUsedOne) {
+    EmulatorProcess emulator({"--protocol", "v1", "--cold-start-ms", "200", "--generation-ms", "50",
+                              "--max-workers", "2", "--idle-timeout-ms", "20000"});
+    // Two idle workers, woken by hand.
+    post_json(emulator, "/v2/test-endpoint/run", R"({"input": {"action": "wakeup"}})");
+    post_json(emulator, "/v2/test-endpoint/run", R"({"input": {"action": "wakeup"}})");
+    emulator.wait_for_ledger([](const json& l) { return l["workers"].size() == 2 && l.value("queued_jobs", 1) == 0; },
+                             5000);
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+
+    Backend backend(emulator_config(emulator, "\"KeepWarmSec\": 0, \"WorkerProtocol\": \"v1\""));
+    for (int i = 0; i < 3; ++i) {
+        Collector collector;
+        GenerateOutcome outcome = generate(backend.get(), kRequest, "test-key", collector);
+        ASSERT_EQ(outcome.status, SWARMPOD_OK) << outcome.message;
+        // After each generation no keepalive may still hold any worker.
+        const json ledger = emulator.wait_for_ledger([](const json& l) { return l.value("running_jobs", 1) == 0; });
+        EXPECT_EQ(ledger.value("running_jobs", -1), 0) << ledger["jobs"].dump();
+    }
+}
+
+TEST(WorkerPool, RateLimitStormWithoutDuplicateJob) {
+    EmulatorProcess emulator({"--protocol", "v2", "--cold-start-ms", "200", "--generation-ms", "50"});
+    post_json(emulator, "/admin/faults", R"([{"route": "run", "kind": "status", "status": 429, "count": 3}])");
+    Backend backend(emulator_config(emulator, "\"KeepWarmSec\": 0"));
+    Collector collector;
+
+    GenerateOutcome outcome = generate(backend.get(), kRequest, "test-key", collector);
+
+    ASSERT_EQ(outcome.status, SWARMPOD_OK) << outcome.message;
+    EXPECT_EQ(count_jobs(emulator.ledger(), "lease"), 1) << "a 429 started nothing, and one job was made";
+}
+
+TEST(WorkerPool, WarmWorkerGoneGetsAnotherWorker) {
+    EmulatorProcess emulator({"--protocol", "v2", "--cold-start-ms", "200", "--generation-ms", "50"});
+    Backend backend(emulator_config(emulator, "\"KeepWarmSec\": 30"));
+    Collector first;
+    GenerateOutcome outcome = generate(backend.get(), kRequest, "test-key", first);
+    ASSERT_EQ(outcome.status, SWARMPOD_OK) << outcome.message;
+
+    // End the warm lease behind the pool's back: its worker stops.
+    const std::string lease_job = outcome.summary["jobs"].value("lease", "");
+    ASSERT_FALSE(lease_job.empty());
+    post_json(emulator, "/v2/test-endpoint/cancel/" + lease_job, "{}");
+    emulator.wait_for_ledger([](const json& l) { return l.value("live_workers", 1) == 0; }, 3000);
+
+    Collector second;
+    GenerateOutcome again = generate(backend.get(), kRequest, "test-key", second);
+    EXPECT_EQ(again.status, SWARMPOD_OK) << again.message;
+    EXPECT_NE(again.summary.value("worker_id", ""), outcome.summary.value("worker_id", ""));
+}
+
+TEST(WorkerPool, FreeEndsWarmWorkers) {
+    EmulatorProcess emulator({"--protocol", "v2", "--cold-start-ms", "200", "--generation-ms", "50"});
+    {
+        Backend backend(emulator_config(emulator, "\"KeepWarmSec\": 300"));
+        Collector collector;
+        ASSERT_EQ(generate(backend.get(), kRequest, "test-key", collector).status, SWARMPOD_OK);
+        EXPECT_EQ(emulator.ledger().value("running_jobs", -1), 1);
+    }
+    const json ledger = emulator.wait_for_ledger(nothing_runs, 5000);
+    EXPECT_EQ(ledger.value("running_jobs", -1), 0);
+    EXPECT_EQ(ledger.value("live_workers", -1), 0);
+}
+
+TEST(WorkerPool, KeysNeverShareWorkers) {
+    EmulatorProcess emulator({"--protocol", "v2", "--cold-start-ms", "200", "--generation-ms", "50"});
+    Backend backend(emulator_config(emulator, "\"KeepWarmSec\": 30"));
+    Collector first;
+    Collector second;
+    // The emulator accepts one key; a second user's key is refused, and must not be
+    // served by the first user's warm worker.
+    ASSERT_EQ(generate(backend.get(), kRequest, "test-key", first).status, SWARMPOD_OK);
+    GenerateOutcome other = generate(backend.get(), kRequest, "another-users-key", second);
+    EXPECT_EQ(other.status, SWARMPOD_E_AUTH) << other.message;
+    EXPECT_TRUE(second.images.empty());
+}
+
+}  // namespace
