@@ -257,4 +257,24 @@ int32_t swarmpod_endpoint_health(swarmpod_backend* backend, const char* api_key,
     });
 }
 
+int32_t swarmpod_backend_status(swarmpod_backend* backend, char** out_json) {
+    if (out_json != nullptr) *out_json = nullptr;
+    return guarded([&] {
+        require_backend(backend);
+        require(out_json != nullptr, "out_json is NULL: pass the address of a char* to receive the JSON.");
+        *out_json = copy_out(swarmpod::log::redact(backend->impl->status().dump()));
+    });
+}
+
+int32_t swarmpod_backend_stop_worker(swarmpod_backend* backend, const char* worker_id) {
+    return guarded([&] {
+        require_backend(backend);
+        const std::string id = checked_string(worker_id, "worker_id", 256);
+        if (!backend->impl->stop_worker(id)) {
+            throw Error(Status::not_found,
+                        "No held worker has the id '" + id + "'; list the held workers with swarmpod_backend_status.");
+        }
+    });
+}
+
 }  // extern "C"

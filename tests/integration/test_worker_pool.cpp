@@ -266,3 +266,52 @@ TEST(WorkerPool, KeysNeverShareWorkers) {
 }
 
 }  // namespace
+
+namespace {
+
+json backend_status(swarmpod_backend* backend) {
+    char* text = nullptr;
+    EXPECT_EQ(swarmpod_backend_status(backend, &text), SWARMPOD_OK) << swarmpod_last_error_message();
+    json status = json::parse(text ? text : "{}");
+    swarmpod_string_free(text);
+    return status;
+}
+
+TEST(WorkerPool, StatusShowsWarmWorkerWithoutSecrets) {
+    EmulatorProcess emulator({"--protocol", "v2", "--cold-start-ms", "200", "--generation-ms", "50"});
+    Backend backend(emulator_config(emulator, "\"KeepWarmSec\": 30, \"RunPodApiKey\": \"test-key\""));
+    Collector collector;
+    GenerateOutcome outcome = generate(backend.get(), kRequest, nullptr, collector);
+    ASSERT_EQ(outcome.status, SWARMPOD_OK) << outcome.message;
+
+    const json status = backend_status(backend.get());
+    EXPECT_EQ(status.value("endpoint_id", ""), "test-endpoint");
+    EXPECT_EQ(status.value("protocol", ""), "v2");
+    EXPECT_EQ(status.value("workers_warm", -1), 1);
+    EXPECT_EQ(status.value("max_workers", -1), 10);
+    ASSERT_EQ(status["workers"].size(), 1u);
+    EXPECT_EQ(status["workers"][0].value("worker_id", ""), outcome.summary.value("worker_id", ""));
+    EXPECT_GT(status.value("session_gpu_seconds", 0.0), 0.0);
+    const std::string text = status.dump();
+    EXPECT_EQ(text.find("test-key"), std::string::npos) << text;
+    // The lease token is 64 characters; nothing that long and URL-safe may appear.
+    EXPECT_EQ(text.find("token"), std::string::npos) << text;
+}
+
+TEST(WorkerPool, StopWorkerEndsItsLease) {
+    EmulatorProcess emulator({"--protocol", "v2", "--cold-start-ms", "200", "--generation-ms", "50"});
+    Backend backend(emulator_config(emulator, "\"KeepWarmSec\": 300"));
+    Collector collector;
+    GenerateOutcome outcome = generate(backend.get(), kRequest, "test-key", collector);
+    ASSERT_EQ(outcome.status, SWARMPOD_OK) << outcome.message;
+    const std::string worker_id = outcome.summary.value("worker_id", "");
+
+    EXPECT_EQ(swarmpod_backend_stop_worker(backend.get(), "no-such-worker"), SWARMPOD_E_NOT_FOUND);
+    EXPECT_EQ(swarmpod_backend_stop_worker(backend.get(), worker_id.c_str()), SWARMPOD_OK);
+
+    const json ledger = emulator.wait_for_ledger(nothing_runs, 3000);
+    EXPECT_EQ(ledger.value("running_jobs", -1), 0);
+    EXPECT_EQ(backend_status(backend.get()).value("workers_warm", -1), 0);
+}
+
+}  // namespace
