@@ -1,5 +1,6 @@
 #include "backend/backend.hpp"
 
+#include "backend/cold_start_stats.hpp"
 #include "backend/forward.hpp"
 
 #include <cmath>
@@ -11,6 +12,8 @@
 #include "runpod/client.hpp"
 #include "runpod/diagnosis.hpp"
 #include "swarm/client.hpp"
+#include "core/paths.hpp"
+#include "worker/job_journal.hpp"
 #include "worker/pool.hpp"
 
 namespace swarmpod::backend {
@@ -41,18 +44,7 @@ private:
 
 }  // namespace
 
-std::string key_fingerprint(const std::string& api_key) {
-    // FNV-1a, shortened: enough to tell keys apart in logs and pool names, useless to
-    // recover the key.
-    uint64_t hash = 0xcbf29ce484222325ull;
-    for (unsigned char c : api_key) {
-        hash ^= c;
-        hash *= 0x100000001b3ull;
-    }
-    char text[17];
-    std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(hash));
-    return std::string("key-") + std::string(text, 8);
-}
+std::string key_fingerprint(const std::string& api_key) { return worker::key_fingerprint(api_key); }
 
 Backend::Backend(Config config) : config_(std::move(config)) {
     http::ClientOptions options;
@@ -60,6 +52,10 @@ Backend::Backend(Config config) : config_(std::move(config)) {
     options.user_agent = "swarmpod/0.1";
     http_ = std::make_unique<http::Client>(options);
     if (!config_.api_key.empty()) log::add_secret(config_.api_key);
+    journal_ = std::make_unique<worker::JobJournal>(cache_directory(config_.model_cache_path));
+    jobs_.set_journal(journal_.get());
+    if (!config_.api_key.empty()) clean_orphans_async(config_.api_key);
+    models_ = std::make_unique<ModelCache>(cache_directory(config_.model_cache_path), config_.endpoint_id);
     SP_INFO("Backend created for endpoint {} ({})", config_.endpoint_id, config_.api_base_url);
 }
 
@@ -153,7 +149,8 @@ void Backend::generate(const std::string& request_json, const std::string& call_
         const Clock::time_point generating_at = Clock::now();
         bool healthy = true;
         try {
-            const ForwardContext context{*http_, config_, lease, cancel, callbacks, emit, summary};
+            const ForwardContext context{*http_, config_, lease, cancel, callbacks, emit, summary, started,
+                                         models_.get()};
             const int delivered = forward_generation(context, request, images);
             const double generation_seconds = seconds_between(generating_at, Clock::now());
             pool.release(checkout, true);
@@ -222,6 +219,7 @@ worker::WorkerPool& Backend::pool_for(const std::string& api_key) {
         protocols_);
     worker::WorkerPool& result = *pool;
     pools_.emplace(api_key, std::move(pool));
+    if (api_key != config_.api_key) clean_orphans_async(api_key);
     SP_DEBUG("Created the worker pool for endpoint {} and key {}", config_.endpoint_id, key_fingerprint(api_key));
     return result;
 }
@@ -261,6 +259,28 @@ json Backend::status() {
                 {"estimated_cost", billed * config_.cost_per_gpu_second},
                 {"last_error", last_error},
                 {"config", describe_config(config_)}};
+}
+
+void Backend::clean_orphans_async(const std::string& api_key) {
+    // Runs beside the caller: cancelling needs RunPod, and creating a backend or starting
+    // a generation must not wait for it.
+    background_.emplace_back([this, api_key] {
+        try {
+            runpod::Client client(*http_, runpod::EndpointConfig{config_.api_base_url, config_.endpoint_id, api_key});
+            journal_->clean_orphans(config_.endpoint_id, key_fingerprint(api_key),
+                                    [&](const worker::JournalEntry& entry) {
+                                        try {
+                                            const runpod::Job job = client.cancel(entry.job_id, Deadline::in(Millis(10000)));
+                                            return runpod::is_terminal(job.state);
+                                        } catch (const Error& error) {
+                                            // Expired or unknown: nothing runs any more.
+                                            return error.status() == Status::not_found;
+                                        }
+                                    });
+        } catch (const std::exception& error) {
+            SP_WARN("Cleaning up jobs left by an earlier run failed: {}", error.what());
+        }
+    });
 }
 
 bool Backend::stop_worker(const std::string& worker_id) {
@@ -320,6 +340,14 @@ void Backend::shutdown() noexcept {
     }
     for (auto& [key, pool] : pools) pool->shutdown();
     pools.clear();
+    std::vector<std::thread> background;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        background.swap(background_);
+    }
+    for (auto& thread : background) {
+        if (thread.joinable()) thread.join();
+    }
     for (const worker::TrackedJob& job : jobs_.snapshot()) {
         try {
             runpod::Client client(*http_, runpod::EndpointConfig{config_.api_base_url, job.endpoint_id, job.api_key});
@@ -331,6 +359,47 @@ void Backend::shutdown() noexcept {
                      error.what());
         }
     }
+}
+
+// ------------------------------------------------------------- model lists
+
+json Backend::list_models(const std::string& subtype, bool refresh, const std::string& call_api_key) {
+    check_model_subtype(subtype);
+    if (!refresh) return models_->list(subtype);
+
+    const std::string api_key = choose_api_key(call_api_key);
+    log::add_secret(api_key);
+    CancelToken cancel;
+    register_generation(&cancel);
+    ScopeExit unregister([&] { unregister_generation(&cancel); });
+    json answer;
+    with_worker(api_key, cancel, [&](const worker::Lease& lease) {
+        swarm::Client worker(*http_, swarm::WorkerAddress{lease.public_url, lease.token});
+        answer = refresh_models(worker, *models_, subtype,
+                                Deadline::in(std::chrono::seconds(config_.generation_timeout_sec)), &cancel);
+        answer["worker_id"] = lease.worker_id;
+    });
+    return answer;
+}
+
+// Checks out a worker from the key's pool for `use` and gives it back, as generate does.
+void Backend::with_worker(const std::string& api_key, CancelToken& cancel,
+                          const std::function<void(const worker::Lease&)>& use) {
+    worker::WorkerPool& pool = pool_for(api_key);
+    const worker::LifecycleFn report = [](int, const std::string&, const std::string&) {};
+    worker::Checkout checkout = pool.acquire(cancel, report);
+    try {
+        use(checkout.lease);
+    } catch (const Error& error) {
+        const bool healthy = !swarm::is_lease_ended(error) && error.status() != Status::network &&
+                             error.status() != Status::timeout;
+        pool.release(checkout, healthy);
+        throw;
+    } catch (...) {
+        pool.release(checkout, false);
+        throw;
+    }
+    pool.release(checkout, true);
 }
 
 }  // namespace swarmpod::backend

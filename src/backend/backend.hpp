@@ -4,18 +4,23 @@
 #pragma once
 
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "backend/config.hpp"
+#include "backend/model_cache.hpp"
 #include "backend/progress.hpp"
 #include "core/cancel.hpp"
 #include "http/client.hpp"
+#include "worker/job_journal.hpp"
 #include "worker/job_tracker.hpp"
 #include "worker/pool.hpp"
 #include "worker/protocol_memory.hpp"
@@ -50,14 +55,21 @@ public:
 
     const Config& config() const { return config_; }
 
+    // Returns the models of one subtype as swarmpod_backend_list_models describes.
+    // refresh false reads only the cache and never starts a worker; refresh true reads
+    // the list from a worker (starting one if none is warm) and updates the cache.
+    nlohmann::json list_models(const std::string& subtype, bool refresh, const std::string& call_api_key);
+
 private:
     std::string choose_api_key(const std::string& call_api_key) const;
     void register_generation(CancelToken* cancel);
     void unregister_generation(CancelToken* cancel);
     worker::WorkerPool& pool_for(const std::string& api_key);
+    void clean_orphans_async(const std::string& api_key);
 
     Config config_;
     std::unique_ptr<http::Client> http_;
+    std::unique_ptr<worker::JobJournal> journal_;
     worker::JobTracker jobs_;
     worker::ProtocolMemory protocols_;
 
@@ -70,6 +82,12 @@ private:
     double session_gpu_seconds_ = 0;
     int generations_done_ = 0;
     std::string last_error_;
+    std::vector<std::thread> background_;  // orphan clean-ups, joined at shutdown
+
+    // Model lists: the cache, and the worker checkout that a refresh uses.
+    void with_worker(const std::string& api_key, CancelToken& cancel,
+                     const std::function<void(const worker::Lease&)>& use);
+    std::unique_ptr<ModelCache> models_;
 };
 
 // A short stable fingerprint of an API key, for grouping and logs; never the key.

@@ -1,4 +1,5 @@
-// The generation on a held worker: session, request, images back, progress relayed.
+// The generation on a held worker: session, request, images back, progress relayed,
+// over SwarmUI's GenerateText2ImageWS socket or, with UseWebSocket false, over HTTP.
 #pragma once
 
 #include <functional>
@@ -9,10 +10,13 @@
 #include "backend/config.hpp"
 #include "backend/progress.hpp"
 #include "core/cancel.hpp"
+#include "core/clock.hpp"
 #include "http/client.hpp"
 #include "worker/lease.hpp"
 
 namespace swarmpod::backend {
+
+class ModelCache;
 
 // Reports progress on the generating thread: phase, message, worker id, overall and
 // current percent (0..1, negative = unknown).
@@ -27,12 +31,20 @@ struct ForwardContext {
     const Callbacks& callbacks;
     const EmitFn& emit;
     nlohmann::json& summary;  // gains one entry per image under "images"
+    // When the generate call started, for elapsed_seconds; the default means "when
+    // forwarding started".
+    Clock::time_point started{};
+    // The endpoint's model lists, refreshed after a successful generation; may be null.
+    ModelCache* models = nullptr;
 };
 
-// Sends `request` (SwarmUI's GenerateText2Image body) to the worker's SwarmUI and
-// delivers every image through context.callbacks. Returns the number delivered, which
-// equals `images` on success. Throws Error: cancelled (after interrupting the worker's
-// session), worker (its text quoted), image_invalid (naming the batch index).
+// Sends `request` (SwarmUI's GenerateText2Image body) to the worker's SwarmUI in a
+// session of its own and delivers every image through context.callbacks as soon as it
+// arrives. Returns the number delivered, which is at least `images` on success. After
+// a success it refreshes context.models from the worker within about 2 s, and a
+// failure there only logs. Throws Error: cancelled (after InterruptAll on this
+// generation's session only), worker (the worker's text and error_id quoted),
+// image_invalid (naming the batch index), too_large, timeout, network.
 int forward_generation(const ForwardContext& context, nlohmann::json request, int images);
 
 }  // namespace swarmpod::backend

@@ -1,0 +1,245 @@
+#include "backend/model_cache.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <fstream>
+#include <limits>
+#include <sstream>
+#include <utility>
+
+#include "backend/cold_start_stats.hpp"
+#include "core/error.hpp"
+#include "log/log.hpp"
+#include "swarm/client.hpp"
+
+namespace swarmpod::backend {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kPlaceholderPreview = "imgs/model_placeholder.jpg";
+
+double unix_now() {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string lower(std::string text) {
+    for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return text;
+}
+
+int int_field(const json& entry, const char* key) {
+    const auto it = entry.find(key);
+    if (it == entry.end()) return 0;
+    if (it->is_number_integer()) {
+        const auto value = it->get<long long>();
+        return value < 0 || value > std::numeric_limits<int>::max() ? 0 : static_cast<int>(value);
+    }
+    if (it->is_number_float()) {
+        const double value = it->get<double>();
+        return value < 0 || value > std::numeric_limits<int>::max() ? 0 : static_cast<int>(value);
+    }
+    return 0;
+}
+
+std::string string_field(const json& entry, const char* key) {
+    const auto it = entry.find(key);
+    return it != entry.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diagonal = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t above = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diagonal = above;
+        }
+    }
+    return row[b.size()];
+}
+
+// SwarmUI names are paths that usually end in an extension; a user types the stem.
+std::string stem(const std::string& name) {
+    const std::size_t slash = name.rfind('/');
+    std::string base = slash == std::string::npos ? name : name.substr(slash + 1);
+    const std::size_t dot = base.rfind('.');
+    if (dot != std::string::npos && dot > 0) base.erase(dot);
+    return lower(base);
+}
+
+// Keeps only characters that are safe in a file name on every platform.
+std::string file_safe(const std::string& text) {
+    std::string out;
+    for (const char c : text) {
+        const bool safe = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+        out += safe ? c : '_';
+    }
+    return out;
+}
+
+}  // namespace
+
+const std::vector<std::string>& model_subtypes() {
+    static const std::vector<std::string> subtypes = {"Stable-Diffusion", "LoRA", "VAE", "Embedding",
+                                                      "ControlNet", "Clip", "ClipVision"};
+    return subtypes;
+}
+
+void check_model_subtype(const std::string& subtype) {
+    const auto& known = model_subtypes();
+    if (std::find(known.begin(), known.end(), subtype) != known.end()) return;
+    std::string names;
+    for (const std::string& name : known) names += (names.empty() ? "" : ", ") + name;
+    throw Error(Status::invalid_argument,
+                "Unknown model subtype '" + subtype.substr(0, 60) + "'; use one of " + names + " (case-sensitive).");
+}
+
+json normalize_model(const json& entry) {
+    if (!entry.is_object()) return nullptr;
+    const std::string name = string_field(entry, "name");
+    if (name.empty()) return nullptr;
+    json model = entry;
+    std::string title = string_field(entry, "title");
+    if (title.empty()) {
+        const std::size_t slash = name.rfind('/');
+        title = slash == std::string::npos ? name : name.substr(slash + 1);
+    }
+    model["name"] = name;
+    model["title"] = title;
+    model["description"] = string_field(entry, "description");
+    model["architecture"] = string_field(entry, "architecture");
+    model["class"] = string_field(entry, "class");
+    model["standard_width"] = int_field(entry, "standard_width");
+    model["standard_height"] = int_field(entry, "standard_height");
+    model["loaded"] = false;
+    model["local"] = false;
+    // The worker's preview paths (/ViewSpecial/...) do not exist on the local SwarmUI.
+    model["preview_image"] = kPlaceholderPreview;
+    model["is_supported_model_format"] = true;
+    return model;
+}
+
+ModelCache::ModelCache(std::string directory, std::string endpoint_id)
+    : path_(directory.empty() ? std::string() : directory + "/models_" + file_safe(endpoint_id) + ".json"),
+      endpoint_id_(std::move(endpoint_id)) {
+    load();
+}
+
+void ModelCache::load() {
+    if (path_.empty()) return;
+    std::ifstream file(path_, std::ios::binary);
+    if (!file) return;
+    std::stringstream text;
+    text << file.rdbuf();
+    const json root = json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+    const auto subtypes = root.is_object() ? root.find("subtypes") : root.end();
+    if (root.is_discarded() || !root.is_object() || subtypes == root.end() || !subtypes->is_object()) {
+        SP_WARN("Ignoring the model cache {}: it is not a swarmpod model list; it is rewritten at the next refresh",
+                path_);
+        return;
+    }
+    for (const auto& [subtype, stored] : subtypes->items()) {
+        if (!stored.is_object() || !stored.contains("models") || !stored["models"].is_array()) continue;
+        Entry entry;
+        entry.updated_at = stored.value("updated_at", 0.0);
+        for (const json& model : stored["models"]) {
+            json normalized = normalize_model(model);
+            if (!normalized.is_null()) entry.models.push_back(std::move(normalized));
+        }
+        lists_[subtype] = std::move(entry);
+    }
+}
+
+void ModelCache::save_locked() const {
+    if (path_.empty()) return;
+    json subtypes = json::object();
+    for (const auto& [subtype, entry] : lists_) {
+        subtypes[subtype] = json{{"updated_at", entry.updated_at}, {"models", entry.models}};
+    }
+    const json root = {{"endpoint_id", endpoint_id_}, {"subtypes", std::move(subtypes)}};
+    const std::string failure = write_file_atomically(path_, root.dump());
+    if (!failure.empty()) SP_WARN("Could not save the model cache {}: {}", path_, failure);
+}
+
+json ModelCache::list(const std::string& subtype) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const auto it = lists_.find(subtype);
+    if (it == lists_.end()) {
+        return json{{"subtype", subtype}, {"source", "cache"}, {"updated_at", nullptr}, {"models", json::array()}};
+    }
+    return json{{"subtype", subtype},
+                {"source", "cache"},
+                {"updated_at", it->second.updated_at},
+                {"models", it->second.models}};
+}
+
+void ModelCache::store(const std::string& subtype, const json& files) {
+    Entry entry;
+    entry.updated_at = unix_now();
+    if (files.is_array()) {
+        for (const json& file : files) {
+            json normalized = normalize_model(file);
+            if (!normalized.is_null()) entry.models.push_back(std::move(normalized));
+        }
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    lists_[subtype] = std::move(entry);
+    save_locked();
+}
+
+std::vector<std::string> ModelCache::cached_subtypes() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<std::string> out;
+    for (const std::string& subtype : model_subtypes()) {
+        if (lists_.count(subtype) != 0) out.push_back(subtype);
+    }
+    return out;
+}
+
+std::vector<std::string> ModelCache::closest_names(const std::string& subtype, const std::string& name,
+                                                   std::size_t max_names) const {
+    const std::string wanted = stem(name);
+    std::vector<std::pair<std::size_t, std::string>> ranked;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        const auto it = lists_.find(subtype);
+        if (it == lists_.end() || wanted.empty()) return {};
+        for (const json& model : it->second.models) {
+            const std::string candidate = model.value("name", std::string());
+            const std::string candidate_stem = stem(candidate);
+            if (candidate_stem.find(wanted) != std::string::npos || wanted.find(candidate_stem) != std::string::npos) {
+                ranked.emplace_back(0, candidate);
+                continue;
+            }
+            const std::size_t distance = edit_distance(wanted, candidate_stem);
+            if (distance * 2 <= std::max(wanted.size(), candidate_stem.size())) ranked.emplace_back(distance, candidate);
+        }
+    }
+    std::stable_sort(ranked.begin(), ranked.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < ranked.size() && i < max_names; ++i) out.push_back(ranked[i].second);
+    return out;
+}
+
+json refresh_models(swarm::Client& worker, ModelCache& cache, const std::string& subtype, Deadline deadline,
+                    const CancelToken* cancel) {
+    const json reply = worker.list_models(subtype, deadline, cancel);
+    const json& files = reply["files"];
+    if (files.empty()) {
+        throw Error(Status::worker, "The worker has no models (is the network volume mounted?): ListModels returned "
+                                    "no " + subtype + " models (worker at " + worker.address().base_url + ").");
+    }
+    cache.store(subtype, files);
+    json answer = cache.list(subtype);
+    answer["source"] = "worker";
+    SP_INFO("Read {} {} model(s) from the worker at {}", answer["models"].size(), subtype, worker.address().base_url);
+    return answer;
+}
+
+}  // namespace swarmpod::backend
