@@ -277,4 +277,17 @@ int32_t swarmpod_backend_stop_worker(swarmpod_backend* backend, const char* work
     });
 }
 
+int32_t swarmpod_backend_list_models(swarmpod_backend* backend, const char* subtype, int32_t refresh,
+                                     const char* api_key, char** out_json) {
+    if (out_json != nullptr) *out_json = nullptr;
+    return guarded([&] {
+        require_backend(backend);
+        require(out_json != nullptr, "out_json is NULL: pass the address of a char* to receive the JSON.");
+        const std::string type = checked_string(subtype, "subtype", 256);
+        require(refresh == 0 || refresh == 1, "refresh must be 0 (cache only) or 1 (read the list from a worker).");
+        const std::string key = api_key == nullptr ? std::string() : checked_string(api_key, "api_key", 4096);
+        *out_json = copy_out(swarmpod::log::redact(backend->impl->list_models(type, refresh == 1, key).dump()));
+    });
+}
+
 }  // extern "C"
