@@ -1,0 +1,24 @@
+// Runs a program (the swarmpod CLI) as a child process and collects its output.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace swarmpod::testing {
+
+struct ProcessResult {
+    int exit_code = -1;  // the exit status, or 128 + signal number when a signal ended it
+    std::string out;     // everything written to stdout
+    std::string err;     // everything written to stderr
+};
+
+// Runs `args` (args[0] is the program path) with the current environment, minus the
+// variables named in `unset`, plus the NAME=VALUE entries of `set`. Kills the child
+// and fails the test by throwing when it runs longer than `timeout_ms`.
+ProcessResult run_process(const std::vector<std::string>& args, const std::vector<std::string>& set = {},
+                          const std::vector<std::string>& unset = {}, int timeout_ms = 60000);
+
+// Splits text into lines without their '\n'; a final line without '\n' counts too.
+std::vector<std::string> lines_of(const std::string& text);
+
+}  // namespace swarmpod::testing

@@ -1,0 +1,135 @@
+// The swarmpod CLI binary as a user runs it: exit codes, the one-line usage error, a
+// PNG on success against the emulator, and --json output that parses.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "integration/child_process.hpp"
+#include "integration/emulator_process.hpp"
+
+namespace {
+
+using nlohmann::json;
+using swarmpod::testing::EmulatorProcess;
+using swarmpod::testing::lines_of;
+using swarmpod::testing::run_process;
+
+constexpr const char* kKey = "rpa_CLIKEY_0123456789abcdef";
+
+class Cli : public ::testing::Test {
+protected:
+    void SetUp() override {
+        directory_ = ::testing::TempDir() + "swarmpod-cli-" + std::to_string(::getpid());
+        std::filesystem::create_directories(directory_);
+    }
+    void TearDown() override { std::filesystem::remove_all(directory_); }
+
+    static std::vector<std::string> generate_args(const EmulatorProcess& emulator, const std::string& out) {
+        return {SWARMPOD_CLI_PATH, "generate", "--endpoint", "test-endpoint", "--api-base", emulator.api_base(),
+                "--allow-insecure-worker-urls", "--prompt", "a red fox", "--width", "96", "--height", "64",
+                "--poll-interval-ms", "200", "--out", out};
+    }
+
+    static bool is_png(const std::string& path) {
+        std::ifstream file(path, std::ios::binary);
+        char signature[8] = {};
+        file.read(signature, sizeof signature);
+        return file.good() && std::string(signature, 8) == "\x89PNG\r\n\x1a\n";
+    }
+
+    std::string directory_;
+};
+
+TEST_F(Cli, UnknownFlagIsUsageError) {
+    auto result = run_process({SWARMPOD_CLI_PATH, "generate", "--widht", "5"});
+
+    EXPECT_EQ(result.exit_code, 2);
+    EXPECT_TRUE(result.out.empty()) << result.out;
+    const auto lines = lines_of(result.err);
+    ASSERT_EQ(lines.size(), 1u) << result.err;
+    EXPECT_EQ(lines[0].rfind("swarmpod: error: unknown option '--widht'", 0), 0u) << lines[0];
+    EXPECT_NE(lines[0].find("--help"), std::string::npos) << lines[0];
+}
+
+TEST_F(Cli, BadValuesAreUsageErrors) {
+    const std::vector<std::vector<std::string>> cases = {
+        {SWARMPOD_CLI_PATH, "generate", "--endpoint", "e", "--prompt", "x", "--width", "abc"},
+        {SWARMPOD_CLI_PATH, "generate", "--endpoint", "e", "--prompt", "x", "--images", "0"},
+        {SWARMPOD_CLI_PATH, "generate", "--endpoint", "e", "--prompt", "x", "--width"},
+        {SWARMPOD_CLI_PATH, "no-such-command"},
+        {SWARMPOD_CLI_PATH, "generate", "--endpoint", "e", "--prompt", "x", "--log-level", "loud"},
+    };
+    for (const auto& args : cases) {
+        auto result = run_process(args, {}, {"RUNPOD_API_KEY", "SWARMPOD_ENDPOINT"});
+        EXPECT_EQ(result.exit_code, 2) << args.back() << ": " << result.err;
+        EXPECT_EQ(lines_of(result.err).size(), 1u) << args.back() << ": " << result.err;
+        EXPECT_EQ(result.err.rfind("swarmpod: error: ", 0), 0u) << result.err;
+    }
+}
+
+TEST_F(Cli, MissingKeyExitsThree) {
+    EmulatorProcess emulator({"--cold-start-ms", "300", "--generation-ms", "50"});
+
+    auto result = run_process(generate_args(emulator, directory_ + "/fox.png"), {}, {"RUNPOD_API_KEY"});
+
+    EXPECT_EQ(result.exit_code, 3) << result.err;
+    const auto lines = lines_of(result.err);
+    ASSERT_FALSE(lines.empty());
+    EXPECT_EQ(lines.back().rfind("swarmpod: error: ", 0), 0u) << result.err;
+    EXPECT_TRUE(emulator.ledger()["jobs"].empty()) << "a job was submitted without a key";
+}
+
+TEST_F(Cli, GenerateWritesPng) {
+    EmulatorProcess emulator({"--cold-start-ms", "300", "--generation-ms", "50", "--idle-timeout-ms", "1000"});
+    const std::string out = directory_ + "/fox.png";
+
+    auto result = run_process(generate_args(emulator, out), {"RUNPOD_API_KEY=test-key"});
+
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_TRUE(is_png(out)) << result.err;
+    EXPECT_NE(result.out.find("image written: " + out + " (96x64, image/png)"), std::string::npos) << result.out;
+    const json ledger = emulator.wait_for_ledger([](const json& l) { return l.value("running_jobs", -1) == 0; });
+    EXPECT_EQ(ledger.value("running_jobs", -1), 0) << "the CLI left a job running";
+}
+
+TEST_F(Cli, JsonOutputParsesAndHidesKey) {
+    EmulatorProcess emulator({"--api-key", kKey, "--cold-start-ms", "300", "--generation-ms", "50"});
+    const std::string out = directory_ + "/fox.png";
+    auto args = generate_args(emulator, out);
+    args.insert(args.end(), {"--json", "--api-key", kKey, "--log-level", "trace"});
+
+    auto result = run_process(args, {}, {"RUNPOD_API_KEY"});
+
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    const json output = json::parse(result.out, nullptr, false);
+    ASSERT_FALSE(output.is_discarded()) << "stdout is not one JSON object: " << result.out;
+    EXPECT_EQ(output.value("status", ""), "ok");
+    ASSERT_TRUE(output["images"].is_array());
+    ASSERT_EQ(output["images"].size(), 1u);
+    EXPECT_EQ(output["images"][0].value("path", ""), out);
+    EXPECT_EQ(output["images"][0].value("width", 0), 96);
+    EXPECT_TRUE(is_png(out));
+    EXPECT_EQ(result.out.find(kKey), std::string::npos);
+    EXPECT_EQ(result.err.find(kKey), std::string::npos);
+}
+
+TEST_F(Cli, WrongKeyExitsThreeWithJson) {
+    EmulatorProcess emulator({"--cold-start-ms", "300"});
+    auto args = generate_args(emulator, directory_ + "/fox.png");
+    args.insert(args.end(), {"--json", "--quiet"});
+
+    auto result = run_process(args, {std::string("RUNPOD_API_KEY=") + kKey});
+
+    EXPECT_EQ(result.exit_code, 3) << result.err;
+    const json output = json::parse(result.out, nullptr, false);
+    ASSERT_FALSE(output.is_discarded()) << result.out;
+    EXPECT_EQ(output.value("status", ""), "auth");
+    EXPECT_EQ(result.out.find(kKey), std::string::npos) << result.out;
+    EXPECT_EQ(result.err.find(kKey), std::string::npos) << result.err;
+}
+
+}  // namespace
