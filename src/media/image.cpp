@@ -254,6 +254,46 @@ ImageInfo check_png(const uint8_t* bytes, std::size_t size) {
     return info;
 }
 
+// Rejects a Huffman table (DHT segment) that lists more than 256 codes. The stb_image
+// of Debian 12 (2022-09 snapshot) writes past its 257-entry code length array for such
+// a table before checking anything; later stb_image releases reject it as we do here.
+// The walk follows stb_image's header reader: it resynchronises on the next 0xFF byte,
+// reads bytes past the end as zero, and stops at the first frame or scan header.
+void check_jpeg_huffman_tables(const uint8_t* bytes, std::size_t size) {
+    auto byte_at = [&](std::size_t at) -> unsigned { return at < size ? bytes[at] : 0u; };
+    std::size_t pos = 2;  // after SOI
+    while (pos < size) {
+        if (bytes[pos] != 0xFF) {
+            ++pos;
+            continue;
+        }
+        while (pos < size && bytes[pos] == 0xFF) ++pos;
+        if (pos >= size) return;
+        const unsigned marker = bytes[pos++];
+        const bool frame_or_scan = (marker >= 0xC0 && marker <= 0xC2) || marker == 0xDA || marker == 0xD9;
+        if (frame_or_scan) return;
+        const bool standalone = marker == 0x00 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD8);
+        if (standalone) continue;
+        const std::size_t length = (byte_at(pos) << 8) | byte_at(pos + 1);
+        if (marker == 0xC4) {
+            long remaining = static_cast<long>(length) - 2;
+            std::size_t table = pos + 2;
+            while (remaining > 0) {
+                unsigned codes = 0;
+                for (std::size_t i = 1; i <= 16; ++i) codes += byte_at(table + i);
+                if (codes > 256) {
+                    fail("JPEG has a corrupt Huffman table: it lists " + std::to_string(codes) +
+                         " codes, and a table holds at most 256");
+                }
+                table += 17 + codes;
+                remaining -= static_cast<long>(17 + codes);
+            }
+        }
+        if (length < 2) return;
+        pos += length;
+    }
+}
+
 // Requires the EOI marker at the end, after skipping the zero bytes some encoders pad with.
 ImageInfo check_jpeg(const uint8_t* bytes, std::size_t size) {
     std::size_t end = size;
@@ -263,6 +303,7 @@ ImageInfo check_jpeg(const uint8_t* bytes, std::size_t size) {
         fail("JPEG is truncated: it does not end with the EOI marker FF D9 (its last bytes are " +
              hex_bytes(bytes + end - tail, tail) + ", " + std::to_string(size) + " bytes in all)");
     }
+    check_jpeg_huffman_tables(bytes, size);
     ImageInfo info;
     info.format = "jpeg";
     read_size_with_stb(bytes, size, "JPEG", info);

@@ -94,6 +94,11 @@ std::optional<Millis> parse_retry_after(const std::string& value) {
 
     const auto at = parse_imf_fixdate(text);
     if (!at) return std::nullopt;
+    // Clamp in whole seconds first: system_clock counts nanoseconds in 64 bits, so a
+    // date past the year 2262 would overflow in from_time_t.
+    const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    if (*at <= now) return Millis(0);
+    if (*at - now >= static_cast<std::time_t>(kMaxRetryAfterSeconds)) return std::chrono::seconds(kMaxRetryAfterSeconds);
     const auto target = std::chrono::system_clock::from_time_t(*at);
     const auto delay = std::chrono::duration_cast<Millis>(target - std::chrono::system_clock::now());
     return std::clamp(delay, Millis(0), Millis(std::chrono::seconds(kMaxRetryAfterSeconds)));

@@ -1,0 +1,57 @@
+// Inputs the fuzz targets in tests/fuzz found, kept as unit tests so the default build
+// checks them too. The asan preset turns the old behaviour into a test failure (UBSan
+// aborts); the plain build checks the returned values.
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "core/error.hpp"
+#include "media/image.hpp"
+#include "runpod/retry.hpp"
+
+namespace swarmpod {
+namespace {
+
+TEST(FuzzRegression, RetryAfterFarFutureDateClamped) {
+    // The year 6015 overflowed system_clock's 64-bit nanosecond count.
+    const auto delay = runpod::parse_retry_after("Wed, 21 Oct 6015 07:28:00 GMT");
+    ASSERT_TRUE(delay.has_value());
+    EXPECT_EQ(*delay, Millis(std::chrono::hours(24)));
+}
+
+TEST(FuzzRegression, RetryAfterPastDateIsZero) {
+    const auto delay = runpod::parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT");
+    ASSERT_TRUE(delay.has_value());
+    EXPECT_EQ(*delay, Millis(0));
+}
+
+// SOI, one DHT segment whose 16 code counts are all 255 (4080 codes), EOI.
+std::vector<uint8_t> jpeg_with_oversized_huffman_table() {
+    std::vector<uint8_t> bytes = {0xFF, 0xD8, 0xFF, 0xC4, 0x00, 19, 0x00};
+    bytes.insert(bytes.end(), 16, 0xFF);
+    bytes.insert(bytes.end(), {0xFF, 0xD9});
+    return bytes;
+}
+
+TEST(FuzzRegression, JpegHuffmanTableOver256CodesRejected) {
+    const std::vector<uint8_t> bytes = jpeg_with_oversized_huffman_table();
+    try {
+        media::validate_image(bytes.data(), bytes.size(), "image/jpeg");
+        FAIL() << "expected Error(image_invalid)";
+    } catch (const Error& error) {
+        EXPECT_EQ(error.status(), Status::image_invalid);
+        EXPECT_NE(std::string(error.what()).find("Huffman"), std::string::npos) << error.what();
+    }
+}
+
+TEST(FuzzRegression, JpegHuffmanTableAfterGarbageRejected) {
+    // stb_image skips bytes up to the next 0xFF, so the check must too.
+    std::vector<uint8_t> bytes = jpeg_with_oversized_huffman_table();
+    bytes.insert(bytes.begin() + 2, {0x12, 0x34, 0x56});
+    EXPECT_THROW(media::validate_image(bytes.data(), bytes.size(), "image/jpeg"), Error);
+}
+
+}  // namespace
+}  // namespace swarmpod
