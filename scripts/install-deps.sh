@@ -9,6 +9,7 @@ packages=(
     libboost1.81-dev libcpp-httplib-dev libwebp-dev
     libgtest-dev libgmock-dev libbenchmark-dev
     ca-certificates
+    clang-14 libclang-rt-14-dev valgrind openssl
 )
 
 missing=()

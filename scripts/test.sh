@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds everything and runs every test: the C++ suites through CTest (unit, the plain-C
-# header check, integration against the emulator process) and the C# suites with
-# dotnet test against the real native library. Exits non-zero on any failure.
+# header check, integration against the emulator process, valgrind memcheck of the C
+# ABI), the C# suites with dotnet test against the real native library, the C++ suites
+# again under AddressSanitizer + UBSan and under ThreadSanitizer, and a short run of
+# each libFuzzer target. Exits non-zero on any failure.
 #   scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,3 +21,18 @@ for project in bindings/csharp/*.Tests/*.csproj; do
     echo "test: dotnet test $project"
     dotnet test "$project" --nologo
 done
+
+# Sanitizer stages. Each build uses 2 jobs, the core count of the CI machine.
+export TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp halt_on_error=1 second_deadlock_stack=1"
+for preset in asan tsan; do
+    echo "test: $preset build and ctest"
+    cmake --preset "$preset" >/dev/null
+    cmake --build --preset "$preset" -j 2
+    ctest --preset "$preset" --parallel 2
+done
+
+# Fuzzing: each target runs for SWARMPOD_FUZZ_SECONDS (20) from its seed corpus.
+echo "test: fuzz build and short fuzz runs"
+cmake --preset fuzz >/dev/null
+cmake --build --preset fuzz -j 2
+ctest --preset fuzz --parallel 2
