@@ -153,7 +153,11 @@ typedef struct swarmpod_backend swarmpod_backend;
  *   AllowInsecureWorkerUrls (bool, false), CaBundle (string path),
  *   UseWebSocket (bool, true), ModelCachePath (string), CostPerGpuSecond (number).
  * Unknown fields and invalid values fail with SWARMPOD_E_INVALID_CONFIG and a message
- * naming the field. Creating a backend sends nothing to RunPod.
+ * naming the field. Creating a backend starts no job. When RunPodApiKey is set it
+ * cancels, on a background thread, the jobs that an earlier process of this
+ * installation started and left running (a crash); those jobs are listed in the job
+ * journal under ModelCachePath (default $XDG_CACHE_HOME/swarmpod or ~/.cache/swarmpod).
+ * Orphans started with a per-call key are cancelled when that key is next used.
  * On success *out owns the backend; free it with swarmpod_backend_free.
  * Any thread.
  */

@@ -18,8 +18,12 @@ struct TrackedJob {
     Clock::time_point started_at{};
 };
 
+class JobJournal;
+
 class JobTracker {
 public:
+    // Also records each job in `journal` (not owned; may be null), so a crash leaves a trace.
+    void set_journal(JobJournal* journal) { journal_ = journal; }
     void add(TrackedJob job);
     void remove(const std::string& job_id);
     std::vector<TrackedJob> snapshot() const;
@@ -28,6 +32,7 @@ public:
 private:
     mutable std::mutex mutex_;
     std::vector<TrackedJob> jobs_;
+    JobJournal* journal_ = nullptr;
 };
 
 }  // namespace swarmpod::worker

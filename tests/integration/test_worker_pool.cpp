@@ -315,3 +315,52 @@ TEST(WorkerPool, StopWorkerEndsItsLease) {
 }
 
 }  // namespace
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+extern char** environ;
+
+namespace {
+
+TEST(WorkerPool, KilledProcessOrphanCancelledAtNextStart) {
+    EmulatorProcess emulator({"--protocol", "v2", "--cold-start-ms", "200", "--generation-ms", "20000"});
+    const std::string cache = std::filesystem::temp_directory_path() / ("swarmpod-orphan-" + std::to_string(getpid()));
+    std::filesystem::remove_all(cache);
+
+    // A CLI process holds a worker, then dies without freeing its backend.
+    std::vector<std::string> args = {SWARMPOD_CLI_PATH, "generate", "--endpoint", "test-endpoint", "--api-base",
+                                     emulator.api_base(), "--api-key", "test-key", "--allow-insecure-worker-urls",
+                                     "--prompt", "orphan", "--width", "64", "--height", "64", "--out",
+                                     cache + "-unused.png", "--quiet"};
+    std::vector<char*> argv;
+    for (auto& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    std::vector<std::string> env_strings = {"XDG_CACHE_HOME=" + cache, "HOME=" + cache};
+    std::vector<char*> envp;
+    for (auto& entry : env_strings) envp.push_back(entry.data());
+    envp.push_back(nullptr);
+    pid_t pid = 0;
+    ASSERT_EQ(posix_spawn(&pid, argv[0], nullptr, nullptr, argv.data(), envp.data()), 0);
+    emulator.wait_for_ledger([](const json& l) { return l.value("running_jobs", 0) == 1 && l.value("generations", 0) >= 0; },
+                             5000);
+    // Let it reach the generation, so its lease job is running and recorded.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    ASSERT_EQ(emulator.ledger().value("running_jobs", -1), 1) << "the killed process left its lease running";
+
+    // The next start with the same cache folder and key cancels it.
+    Backend backend(emulator_config(emulator, "\"RunPodApiKey\": \"test-key\", \"ModelCachePath\": \"" + cache +
+                                                  "/swarmpod\""));
+    const json ledger = emulator.wait_for_ledger([](const json& l) { return l.value("running_jobs", 1) == 0; }, 10000);
+    EXPECT_EQ(ledger.value("running_jobs", -1), 0) << ledger["jobs"].dump();
+    std::filesystem::remove_all(cache);
+}
+
+}  // namespace
