@@ -12,7 +12,6 @@
 #include "runpod/client.hpp"
 #include "runpod/diagnosis.hpp"
 #include "swarm/client.hpp"
-#include "core/paths.hpp"
 #include "worker/job_journal.hpp"
 #include "worker/pool.hpp"
 
@@ -53,6 +52,7 @@ Backend::Backend(Config config) : config_(std::move(config)) {
     http_ = std::make_unique<http::Client>(options);
     if (!config_.api_key.empty()) log::add_secret(config_.api_key);
     journal_ = std::make_unique<worker::JobJournal>(cache_directory(config_.model_cache_path));
+    cold_starts_ = std::make_unique<ColdStartStats>(cache_directory(config_.model_cache_path));
     jobs_.set_journal(journal_.get());
     if (!config_.api_key.empty()) clean_orphans_async(config_.api_key);
     models_ = std::make_unique<ModelCache>(cache_directory(config_.model_cache_path), config_.endpoint_id);
@@ -214,6 +214,8 @@ worker::WorkerPool& Backend::pool_for(const std::string& api_key) {
                                : config_.worker_protocol == WorkerProtocol::v2 ? 2
                                                                                 : 0;
     settings.url_policy.allow_insecure_loopback = config_.allow_insecure_worker_urls;
+    settings.cold_start_estimate = [this] { return cold_starts_->estimate(config_.endpoint_id); };
+    settings.record_cold_start = [this](double seconds) { cold_starts_->record(config_.endpoint_id, seconds); };
     auto pool = std::make_unique<worker::WorkerPool>(
         *http_, runpod::EndpointConfig{config_.api_base_url, config_.endpoint_id, api_key}, settings, jobs_,
         protocols_);

@@ -20,6 +20,8 @@ struct Slot {
     int phase = kPhaseQueued;
     std::string message = "Waiting for a RunPod worker";
     std::string worker_id;
+    Clock::time_point created_at = Clock::now();
+    Clock::time_point use_started{};
     Clock::time_point idle_since{};
     Clock::time_point next_check{};
     int generations = 0;
@@ -103,7 +105,17 @@ void WorkerPool::run_acquisition(std::shared_ptr<Slot> slot) {
         if (!worker_id.empty()) slot->worker_id = worker_id;
         changed_.notify_all();
     };
-    AcquireContext context{client_, tracker_, api_key_, settings_.max_poll_interval, deadline, settings_.url_policy,
+    // Poll the lease fast, so a worker's first output is seen within a few hundred
+    // milliseconds, but keep all acquisitions together near 20 requests a second
+    // (RunPod allows 2000 /stream and /status calls per 10 s per endpoint).
+    Millis poll_cap = settings_.max_poll_interval;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        int acquiring = 0;
+        for (const auto& other : slots_) acquiring += other->state == SlotState::starting ? 1 : 0;
+        poll_cap = std::clamp(Millis(50 * std::max(1, acquiring)), Millis(250), std::max(Millis(250), poll_cap));
+    }
+    AcquireContext context{client_, tracker_, api_key_, poll_cap, deadline, settings_.url_policy,
                            slot->withdraw, abort_, report};
     // A v2 worker releases itself after idle_seconds without a generation; ask for a
     // little more than we keep it warm, so our own release comes first.
@@ -146,6 +158,7 @@ void WorkerPool::run_acquisition(std::shared_ptr<Slot> slot) {
             slot->next_check = Clock::now() + kLeaseCheckInterval;
             SP_INFO("Worker {} is ready after {:.1f} s", lease.worker_id, seconds_since(lease.requested_at));
         }
+        if (settings_.record_cold_start) settings_.record_cold_start(seconds_since(lease.requested_at));
         changed_.notify_all();
     } catch (const Error& error) {
         std::lock_guard<std::mutex> lock(mutex_);
@@ -210,6 +223,7 @@ Checkout WorkerPool::acquire(const CancelToken& cancel, const LifecycleFn& repor
         for (const auto& slot : slots_) {
             if (slot->state == SlotState::warm) {
                 slot->state = SlotState::in_use;
+                slot->use_started = Clock::now();
                 ++slot->generations;
                 --waiters_;
                 Checkout checkout;
@@ -243,7 +257,7 @@ Checkout WorkerPool::acquire(const CancelToken& cancel, const LifecycleFn& repor
         }
         int starting = 0;
         for (const auto& slot : slots_) starting += slot->state == SlotState::starting && !slot->withdraw.cancelled();
-        if (starting < waiters_ && static_cast<int>(slots_.size()) < settings_.max_workers) {
+        if (workers_to_start_locked() > 0 && static_cast<int>(slots_.size()) < settings_.max_workers) {
             start_acquisition_locked();
         }
         // Report the progress of the acquisition this request most likely gets.
@@ -279,6 +293,53 @@ Checkout WorkerPool::acquire(const CancelToken& cancel, const LifecycleFn& repor
     }
 }
 
+std::optional<double> WorkerPool::generation_estimate_locked() const {
+    if (generation_seconds_.empty()) return std::nullopt;
+    double sum = 0;
+    for (double seconds : generation_seconds_) sum += seconds;
+    return sum / static_cast<double>(generation_seconds_.size());
+}
+
+// Decides how many workers to start for the requests waiting now. Until this endpoint's
+// cold start and generation times are known, every waiting request without a starting
+// worker gets one. Afterwards the waiting requests are placed, in order, on the worker
+// that will be free first (warm now, starting after the rest of its cold start, busy
+// after the rest of its generation); a new worker is started only when it would save a
+// request more waiting than one cold start. A worker's boot is billed, so saving less
+// than that is not worth it.
+int WorkerPool::workers_to_start_locked() const {
+    int starting = 0;
+    for (const auto& slot : slots_) starting += slot->state == SlotState::starting && !slot->withdraw.cancelled();
+    const std::optional<double> cold = settings_.cold_start_estimate ? settings_.cold_start_estimate() : std::nullopt;
+    const std::optional<double> generation = generation_estimate_locked();
+    if (!cold || !generation) return std::max(0, waiters_ - starting);
+
+    const Clock::time_point now = Clock::now();
+    std::vector<double> free_in;  // seconds until each worker can take a request
+    for (const auto& slot : slots_) {
+        const auto since = [&](Clock::time_point t) { return std::chrono::duration<double>(now - t).count(); };
+        switch (slot->state) {
+            case SlotState::warm: free_in.push_back(0); break;
+            case SlotState::starting:
+                if (!slot->withdraw.cancelled()) free_in.push_back(std::max(0.0, *cold - since(slot->created_at)));
+                break;
+            case SlotState::in_use: free_in.push_back(std::max(0.0, *generation - since(slot->use_started))); break;
+            case SlotState::releasing: break;
+        }
+    }
+    int to_start = 0;
+    for (int request = 0; request < waiters_; ++request) {
+        auto earliest = std::min_element(free_in.begin(), free_in.end());
+        if (earliest == free_in.end() || *earliest - *cold > *cold) {
+            ++to_start;
+            free_in.push_back(*cold + *generation);
+        } else {
+            *earliest += *generation;
+        }
+    }
+    return to_start;
+}
+
 void WorkerPool::release(Checkout& checkout, bool healthy) {
     if (!checkout.slot) return;
     std::shared_ptr<Slot> slot = std::move(checkout.slot);
@@ -286,7 +347,14 @@ void WorkerPool::release(Checkout& checkout, bool healthy) {
     {
         std::lock_guard<std::mutex> lock(mutex_);
         if (slot->state != SlotState::in_use) return;
-        if (!healthy || stopping_ || slot->release_after_use || settings_.keep_warm_sec == 0) {
+        if (slot->use_started != Clock::time_point{}) {
+            generation_seconds_.push_back(seconds_since(slot->use_started));
+            if (generation_seconds_.size() > 20) generation_seconds_.erase(generation_seconds_.begin());
+        }
+        // With KeepWarmSec 0 a worker is still handed to a request that waits for one:
+        // ending it would make that request pay a new cold start.
+        const bool wanted = waiters_ > 0;
+        if (!healthy || stopping_ || slot->release_after_use || (settings_.keep_warm_sec == 0 && !wanted)) {
             slot->state = SlotState::releasing;
             end_now = true;
         } else {

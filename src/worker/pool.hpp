@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -35,6 +36,10 @@ struct PoolSettings {
     UrlPolicy url_policy;
     // RunPod keeps a worker this long after its last job; used only for cost estimates.
     double endpoint_idle_seconds = 5;
+    // The endpoint's recent cold starts (persisted by the backend): read for the
+    // scale-out decision and progress estimates, fed with each new worker's startup.
+    std::function<std::optional<double>()> cold_start_estimate;
+    std::function<void(double seconds)> record_cold_start;
 };
 
 struct Slot;
@@ -77,6 +82,9 @@ public:
 
 private:
     void start_acquisition_locked();
+    // How many more workers to start for the waiting requests (see pool.cpp).
+    int workers_to_start_locked() const;
+    std::optional<double> generation_estimate_locked() const;
     void run_acquisition(std::shared_ptr<Slot> slot);
     Lease acquire_with_protocol(AcquireContext& context);
     void monitor_loop();
@@ -100,6 +108,7 @@ private:
     std::optional<Error> last_failure_;
     std::string last_error_text_;
     double released_billed_seconds_ = 0;
+    std::vector<double> generation_seconds_;  // recent in-use durations, newest last
     int leases_started_ = 0;
     CancelToken abort_;
     std::thread monitor_;
