@@ -300,9 +300,8 @@ std::optional<double> WorkerPool::generation_estimate_locked() const {
     return sum / static_cast<double>(generation_seconds_.size());
 }
 
-// Decides how many workers to start for the requests waiting now. Until this endpoint's
-// cold start and generation times are known, every waiting request without a starting
-// worker gets one. Afterwards the waiting requests are placed, in order, on the worker
+// Decides how many workers to start for the requests waiting now. The waiting requests
+// are placed, in order, on the worker
 // that will be free first (warm now, starting after the rest of its cold start, busy
 // after the rest of its generation); a new worker is started only when it would save a
 // request more waiting than one cold start. A worker's boot is billed, so saving less
@@ -310,9 +309,13 @@ std::optional<double> WorkerPool::generation_estimate_locked() const {
 int WorkerPool::workers_to_start_locked() const {
     int starting = 0;
     for (const auto& slot : slots_) starting += slot->state == SlotState::starting && !slot->withdraw.cancelled();
-    const std::optional<double> cold = settings_.cold_start_estimate ? settings_.cold_start_estimate() : std::nullopt;
-    const std::optional<double> generation = generation_estimate_locked();
-    if (!cold || !generation) return std::max(0, waiters_ - starting);
+    // Before the endpoint's own times are known, assume a typical RunPod cold start and
+    // a typical SwarmUI generation (bounded by the configured timeouts), so a burst of
+    // requests does not start one billed worker each.
+    std::optional<double> cold = settings_.cold_start_estimate ? settings_.cold_start_estimate() : std::nullopt;
+    std::optional<double> generation = generation_estimate_locked();
+    if (!cold) cold = std::min(60.0, settings_.startup_timeout_sec / 2.0);
+    if (!generation) generation = std::min(10.0, settings_.generation_timeout_sec / 10.0);
 
     const Clock::time_point now = Clock::now();
     std::vector<double> free_in;  // seconds until each worker can take a request

@@ -114,6 +114,10 @@ TEST(WorkerPool, TwoConcurrentUseTwoWorkersThirdWaits) {
     EmulatorProcess emulator({"--protocol", "v2", "--cold-start-ms", "300", "--generation-ms", "800",
                               "--max-workers", "5"});
     Backend backend(emulator_config(emulator, "\"MaxConcurrent\": 2, \"KeepWarmSec\": 5"));
+    // One generation first, so the pool knows this endpoint's cold start (0.3 s) and
+    // generation time (0.8 s): a second worker then saves more waiting than it costs.
+    Collector warm_up;
+    ASSERT_EQ(generate(backend.get(), kRequest, "test-key", warm_up).status, SWARMPOD_OK);
     std::vector<GenerateOutcome> outcomes(3);
     std::vector<std::thread> threads;
     for (int i = 0; i < 3; ++i) {
@@ -138,7 +142,8 @@ TEST(WorkerPool, TwoConcurrentUseTwoWorkersThirdWaits) {
     for (const auto& outcome : outcomes) {
         longest_wait = std::max(longest_wait, outcome.summary["timings"].value("wait_seconds", 0.0));
     }
-    EXPECT_GE(longest_wait, 0.8) << "the third request waited for a worker to come free";
+    // The third request arrives 100 ms after the first and waits for its 800 ms generation.
+    EXPECT_GE(longest_wait, 0.6) << "the third request waited for a worker to come free";
 }
 
 TEST(WorkerPool, WithdrawnQueuedLeaseNeverBills) {
