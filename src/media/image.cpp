@@ -404,10 +404,13 @@ ImageInfo check_bmp(const uint8_t* bytes, std::size_t size) {
     // A negative height marks a top-down bitmap.
     const auto width = static_cast<int32_t>(read_le32(bytes + 18));
     const auto height = static_cast<int32_t>(read_le32(bytes + 22));
+    if (width <= 0 || height == 0 || height == INT32_MIN) {
+        fail("BMP has an invalid size " + std::to_string(width) + "x" + std::to_string(height));
+    }
     ImageInfo info;
     info.format = "bmp";
     info.width = width;
-    info.height = height == INT32_MIN ? 0 : (height < 0 ? -height : height);
+    info.height = height < 0 ? -height : height;
     return info;
 }
 

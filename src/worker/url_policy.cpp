@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 
 #include "core/error.hpp"
 #include "core/host.hpp"
@@ -18,6 +19,21 @@ constexpr const char* kRunPodProxySuffix = ".proxy.runpod.net";
                     "7801 as HTTP.");
 }
 
+// The URL as shown in a message: control bytes escaped so a log line stays one line.
+std::string shown_printable(const std::string& url) {
+    std::string out;
+    for (unsigned char c : url) {
+        if (c < 0x20 || c == 0x7f) {
+            char escaped[5];
+            std::snprintf(escaped, sizeof escaped, "\\x%02x", c);
+            out += escaped;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
+
 bool is_lower_alnum_or_dash(const std::string& text) {
     return !text.empty() &&
            std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isalnum(c) || c == '-'; });
@@ -29,6 +45,12 @@ std::string check_worker_url(const std::string& url, const UrlPolicy& policy) {
     // Shown in messages: cut at '@' so credentials never reach a log or an error.
     std::string shown = url.substr(0, 200);
     if (auto at = shown.find('@'); at != std::string::npos) shown = "<credentials removed>" + shown.substr(at);
+
+    // curl stops at a NUL and treats spaces and control bytes its own way, so what is
+    // checked here could differ from what would be sent.
+    for (unsigned char c : url) {
+        if (c <= 0x20 || c == 0x7f) reject(shown_printable(shown), "it contains a space or a control character.");
+    }
 
     std::string scheme;
     if (url.rfind("https://", 0) == 0) scheme = "https";

@@ -55,3 +55,23 @@ TEST(FuzzRegression, JpegHuffmanTableAfterGarbageRejected) {
 
 }  // namespace
 }  // namespace swarmpod
+
+// Found by fuzz_validate_image: a BMP whose height field is 0xFFFFFFFF (top-down, -1)
+// or INT32_MIN reported a negative or zero size to the host.
+TEST(FuzzRegression, BmpWithInvalidHeightRejected) {
+    for (uint32_t height : {0xFFFFFFFFu, 0x80000000u, 0u}) {
+        std::vector<uint8_t> bmp(64, 0);
+        bmp[0] = 'B';
+        bmp[1] = 'M';
+        bmp[2] = 64;  // file size, little-endian
+        bmp[18] = 4;  // width 4
+        for (int i = 0; i < 4; ++i) bmp[22 + i] = static_cast<uint8_t>(height >> (8 * i));
+        if (height == 0xFFFFFFFFu) {
+            // -1 is a valid top-down height of 1 row.
+            const auto info = swarmpod::media::validate_image(bmp.data(), bmp.size(), "image/bmp");
+            EXPECT_EQ(info.height, 1);
+            continue;
+        }
+        EXPECT_THROW(swarmpod::media::validate_image(bmp.data(), bmp.size(), "image/bmp"), swarmpod::Error) << height;
+    }
+}

@@ -53,6 +53,13 @@ TEST(UrlPolicy, CredentialsRejectedAndHidden) {
     EXPECT_EQ(message.find("hunter2secret"), std::string::npos) << message;
 }
 
+TEST(UrlPolicy, ControlBytesAndSpacesRejected) {
+    EXPECT_NE(rejection(std::string("https://abc-7801.proxy.runpod.net/a\0b", 37)), "");
+    EXPECT_NE(rejection("https://abc-7801.proxy.runpod.net/a b"), "");
+    const std::string message = rejection("https://abc-7801.proxy.runpod.net/a\nb");
+    EXPECT_NE(message.find("\\x0a"), std::string::npos) << message;
+}
+
 TEST(UrlPolicy, MalformedRejected) {
     EXPECT_NE(rejection("abc-7801.proxy.runpod.net"), "");
     EXPECT_NE(rejection("https://"), "");
