@@ -70,7 +70,7 @@ void wait_until_ready(http::Client& http, const Lease& lease, const ReadinessLim
 
     while (true) {
         if (cancel.cancelled()) throw Error(Status::cancelled, "Cancelled while the worker's SwarmUI was starting.");
-        if (limits.deadline.expired()) {
+        if (limits.deadline.remaining() < Millis(20)) {
             throw Error(Status::timeout, "Worker " + lease.worker_id +
                                              " did not bring up a usable SwarmUI backend within the startup timeout" +
                                              (last_error.empty() ? "." : " (last error: " + last_error + ")."));
@@ -120,6 +120,13 @@ void wait_until_ready(http::Client& http, const Lease& lease, const ReadinessLim
                                                 lease.public_url + " (last error: " + last_error +
                                                 "). The endpoint must expose port 7801 as HTTP.");
             }
+        } catch (const Error& error) {
+            // A call that timed out (or had no time left to be sent) is retried until the
+            // startup deadline, which the top of the loop reports with what was seen.
+            if (error.status() != Status::timeout) throw;
+            // Keep the earlier, more telling error when this one only says time ran out.
+            if (last_error.empty() || limits.deadline.remaining() >= Millis(100)) last_error = error.what();
+            continue;
         }
         cancel.wait_for(std::min(wait, limits.deadline.remaining()));
     }
