@@ -77,7 +77,17 @@ Lease WorkerPool::acquire_with_protocol(AcquireContext& context) {
     if (protocol == 0) protocol = 2;  // try a lease first: a v1 worker refuses it without holding a second worker
     for (int attempt = 0;; ++attempt) {
         try {
-            Lease lease = protocol == 2 ? acquire_v2(context) : acquire_v1(context);
+            Lease lease;
+            if (protocol == 2) {
+                lease = acquire_v2(context);
+            } else {
+                // v1 jobs cannot be addressed to a worker: while one acquisition holds
+                // a woken worker with its keepalive, another acquisition's keepalive
+                // could land on that worker instead. One v1 acquisition at a time lets
+                // each keepalive find only its own idle worker.
+                std::lock_guard<std::mutex> one_at_a_time(v1_acquisition_);
+                lease = acquire_v1(context);
+            }
             if (settings_.forced_protocol == 0 && protocols_.get(endpoint) != protocol) {
                 protocols_.set(endpoint, protocol);
                 SP_INFO("Endpoint {} runs worker protocol v{}", endpoint, protocol);

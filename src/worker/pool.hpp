@@ -111,6 +111,7 @@ private:
     std::vector<double> generation_seconds_;  // recent in-use durations, newest last
     int leases_started_ = 0;
     CancelToken abort_;
+    std::mutex v1_acquisition_;
     std::thread monitor_;
 };
 

@@ -369,3 +369,25 @@ TEST(WorkerPool, KilledProcessOrphanCancelledAtNextStart) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(WorkerPool, V1ConcurrentGenerationsEachHoldTheirWorker) {
+    EmulatorProcess emulator({"--protocol", "v1", "--cold-start-ms", "300", "--generation-ms", "600",
+                              "--max-workers", "3"});
+    Backend backend(emulator_config(emulator, "\"KeepWarmSec\": 0, \"WorkerProtocol\": \"v1\""));
+    std::vector<GenerateOutcome> outcomes(3);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 3; ++i) {
+        threads.emplace_back([&, i] {
+            Collector collector;
+            outcomes[i] = generate(backend.get(), kRequest, "test-key", collector);
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    for (const auto& outcome : outcomes) EXPECT_EQ(outcome.status, SWARMPOD_OK) << outcome.message;
+    const json ledger = emulator.wait_for_ledger([](const json& l) { return l.value("running_jobs", 1) == 0; });
+    EXPECT_EQ(ledger.value("running_jobs", -1), 0);
+}
+
+}  // namespace
