@@ -10,7 +10,7 @@ namespace {
 constexpr std::int64_t rate_window_ms = 10000;
 
 const std::set<std::string> known_kinds = {"status", "reset", "slow", "drop_stream_chunk", "worker_death",
-                                           "crash_loop"};
+                                           "crash_loop", "end_job", "corrupt_image", "truncate_image"};
 
 bool route_matches(const std::string& pattern, const std::string& route)
 {
@@ -36,6 +36,9 @@ std::variant<std::vector<FaultRule>, std::string> Faults::parse(const nlohmann::
             rule.status = entry.value("status", 500);
             rule.html = entry.value("html", false);
             rule.retry_after = entry.value("retry_after", std::string());
+            rule.message = entry.value("message", std::string());
+            rule.error_id = entry.value("error_id", std::string());
+            rule.job_status = entry.value("job_status", std::string("FAILED"));
             rule.delay_ms = entry.value("delay_ms", std::int64_t{0});
             rule.count = entry.value("count", -1);
             rule.probability = entry.value("probability", 1.0);
@@ -44,7 +47,11 @@ std::variant<std::vector<FaultRule>, std::string> Faults::parse(const nlohmann::
         }
         if (known_kinds.count(rule.kind) == 0) {
             return "unknown fault kind '" + rule.kind +
-                   "'; expected status, reset, slow, drop_stream_chunk, worker_death or crash_loop";
+                   "'; expected status, reset, slow, drop_stream_chunk, worker_death, crash_loop, end_job, "
+                   "corrupt_image or truncate_image";
+        }
+        if (rule.job_status != "FAILED" && rule.job_status != "CANCELLED" && rule.job_status != "TIMED_OUT") {
+            return "invalid fault job_status '" + rule.job_status + "'; expected FAILED, CANCELLED or TIMED_OUT";
         }
         if (rule.status < 100 || rule.status > 599) {
             return "invalid fault status " + std::to_string(rule.status) + "; expected 100 to 599";
@@ -70,6 +77,9 @@ nlohmann::json Faults::to_json() const
                        {"status", rule.status},
                        {"html", rule.html},
                        {"retry_after", rule.retry_after},
+                       {"message", rule.message},
+                       {"error_id", rule.error_id},
+                       {"job_status", rule.job_status},
                        {"delay_ms", rule.delay_ms},
                        {"count", rule.count},
                        {"probability", rule.probability}});

@@ -21,12 +21,20 @@ namespace emulator {
 //   drop_stream_chunk on stream: consume the pending chunks, then lose the reply (connection reset)
 //   worker_death      the worker serving the request (or running the polled job) dies; its job FAILS
 //   crash_loop        workers crash at the end of boot and count as unhealthy in /health
+//   end_job           on status or stream: the polled running job ends with `job_status` (FAILED, CANCELLED or
+//                     TIMED_OUT) and its worker stops, before the reply is computed
+//   corrupt_image     on route "image": one byte in the middle of the next encoded image is flipped
+//   truncate_image    on route "image": the next encoded image loses its second half
+// The ledger records the hash of the bytes actually sent, with `damaged` set for the last two kinds.
 struct FaultRule {
     std::string route;
     std::string kind;
     int status = 500;
     bool html = false;
     std::string retry_after;
+    std::string message;  // `status` on a RunPod route: the JSON `error` text instead of "Injected fault: ..."
+    std::string error_id; // `status` on a worker route: the SwarmUI `error_id` instead of "injected_fault"
+    std::string job_status; // `end_job`: FAILED, CANCELLED or TIMED_OUT
     std::int64_t delay_ms = 0;
     int count = -1; // times it may fire; -1 = unlimited
     double probability = 1.0;

@@ -36,7 +36,8 @@ nlohmann::json Ledger::images_json() const
                        {"width", image.width},
                        {"height", image.height},
                        {"mime", image.mime},
-                       {"at_ms", image.at_ms}});
+                       {"at_ms", image.at_ms},
+                       {"damaged", image.damaged}});
     }
     return out;
 }

@@ -20,6 +20,7 @@ struct ImageRecord {
     int height = 0;
     std::string mime;
     std::int64_t at_ms = 0;
+    bool damaged = false; // a corrupt_image or truncate_image fault changed the bytes
 };
 
 // Thread-safe: worker connection threads add records while the admin route reads them.

@@ -33,7 +33,8 @@ void send_fault_status(Exchange& exchange, const FaultRule& rule)
                                               "</h1><p>cloudflare</p></body></html>",
                                           "text/html; charset=UTF-8");
     } else {
-        send_error(exchange, status, "Injected fault: HTTP " + std::to_string(status));
+        send_error(exchange, status,
+                   rule.message.empty() ? "Injected fault: HTTP " + std::to_string(status) : rule.message);
     }
     if (!rule.retry_after.empty()) {
         exchange.response.set(http::field::retry_after, rule.retry_after);
@@ -159,6 +160,9 @@ void RunPodApi::handle(Exchange& exchange)
         }
         if (fault->kind == "worker_death" && !job_id.empty()) {
             scheduler_.kill_worker_of(job_id);
+        }
+        if (fault->kind == "end_job" && !job_id.empty()) {
+            scheduler_.end_job_with(job_id, fault->job_status);
         }
         if (fault->kind == "drop_stream_chunk") {
             // The reply is computed, so the chunks are consumed, and then lost with the connection.

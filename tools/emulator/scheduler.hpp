@@ -53,6 +53,9 @@ public:
 
     // Kills the worker running a job, as a crashed container: the job fails and the worker stops.
     bool kill_worker_of(const std::string& job_id);
+    // Ends a running job with `status` (FAILED, CANCELLED or TIMED_OUT) and stops its worker after
+    // --cancel-stop-ms, as RunPod does when it ends a job on its side. Returns false for no running job.
+    bool end_job_with(const std::string& job_id, const std::string& status);
     // Same, for a worker named by id (a worker:<Route> fault rule).
     bool kill_worker(const std::string& worker_id);
 

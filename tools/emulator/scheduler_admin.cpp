@@ -131,6 +131,32 @@ void Scheduler::invalidate_sessions()
     }
 }
 
+bool Scheduler::end_job_with(const std::string& job_id, const std::string& status)
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    Job* job = find_live_job(job_id);
+    if (job == nullptr || job->status != JobStatus::in_progress) {
+        return false;
+    }
+    Worker* worker = find_worker(job->worker_id);
+    if (worker == nullptr) {
+        return false;
+    }
+    std::int64_t now = now_ms();
+    job->status = status == "CANCELLED"   ? JobStatus::cancelled
+                  : status == "TIMED_OUT" ? JobStatus::timed_out
+                                          : JobStatus::failed;
+    job->ended_ms = now;
+    job->next_event_ms = -1;
+    job->error = "Job ended by a fault rule as " + status;
+    cancel_job(*worker, *job);
+    worker->stop_at_ms = now + config_.cancel_stop_delay_ms;
+    spdlog::warn("worker {}: job {} ended as {} by a fault rule", worker->id, job_id, status);
+    job_changed_.notify_all();
+    wake_.notify_all();
+    return true;
+}
+
 bool Scheduler::kill_worker_of(const std::string& job_id)
 {
     std::lock_guard<std::mutex> lock(mutex_);

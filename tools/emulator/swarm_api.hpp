@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config.hpp"
+#include "faults.hpp"
 #include "images.hpp"
 #include "ledger.hpp"
 #include "models.hpp"
@@ -53,6 +54,9 @@ class SwarmApi {
 public:
     SwarmApi(const Config& config, const ModelCatalog& models, Ledger& ledger, std::string worker_id);
 
+    // Rules for the `image` route (corrupt_image, truncate_image); nullptr means none.
+    void set_faults(Faults* faults) { faults_ = faults; }
+
     std::string create_session();
     bool has_session(const std::string& session_id) const;
     // Makes every session invalid, as a SwarmUI restart without persistence would.
@@ -79,6 +83,8 @@ public:
 
 private:
     SwarmReply generate_http(const std::string& session_id, const nlohmann::json& body, std::int64_t cut_at_ms);
+    // Applies one corrupt_image or truncate_image rule to `bytes`; returns whether it did.
+    bool damage_image(std::string& bytes);
     SwarmReply list_models(const nlohmann::json& body) const;
     SwarmReply interrupt_all(const std::string& session_id, const nlohmann::json& body);
     nlohmann::json get_new_session();
@@ -92,6 +98,7 @@ private:
     Ledger& ledger_;
     const std::string worker_id_;
     const std::string server_id_;
+    Faults* faults_ = nullptr;
 
     mutable std::mutex mutex_;
     std::condition_variable changed_;

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <ctime>
 
+#include <spdlog/spdlog.h>
+
 #include "swarm_api.hpp"
 #include "swarm_params.hpp"
 #include "util.hpp"
@@ -125,6 +127,27 @@ std::optional<GenerationOutcome> SwarmApi::wait_until(const std::string& session
     }
 }
 
+bool SwarmApi::damage_image(std::string& bytes)
+{
+    if (faults_ == nullptr || bytes.size() < 2) {
+        return false;
+    }
+    auto fault = faults_->take("image", "corrupt_image");
+    if (!fault) {
+        fault = faults_->take("image", "truncate_image");
+    }
+    if (!fault) {
+        return false;
+    }
+    if (fault->kind == "truncate_image") {
+        bytes.resize(bytes.size() / 2);
+    } else {
+        bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x5a);
+    }
+    spdlog::info("worker {}: fault {} on an image", worker_id_, fault->kind);
+    return true;
+}
+
 GenerationOutcome SwarmApi::generate(const std::string& session_id, const GenerationParams& params,
                                      const GenerationEvents& events, std::int64_t cut_at_ms)
 {
@@ -169,8 +192,9 @@ GenerationOutcome SwarmApi::generate(const std::string& session_id, const Genera
         }
 
         EncodedImage encoded = render_image(image, config_.image_format);
+        bool damaged = damage_image(encoded.bytes);
         ledger_.add_image({session_id, worker_id_, index, fnv1a64(encoded.bytes), encoded.bytes.size(), image.width,
-                           image.height, encoded.mime, now_ms()});
+                           image.height, encoded.mime, now_ms(), damaged});
         std::string reference;
         if (params.donotsave) {
             reference = "data:" + encoded.mime + ";base64," + base64_encode(encoded.bytes);

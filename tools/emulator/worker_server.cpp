@@ -71,6 +71,7 @@ void WorkerServer::set_fault_hooks(Faults* faults, std::function<void(const std:
 {
     faults_ = faults;
     kill_ = std::move(kill);
+    api_.set_faults(faults);
 }
 
 void WorkerServer::start()
@@ -180,7 +181,8 @@ bool WorkerServer::apply_fault(Exchange& exchange)
                                         "</h1></body></html>",
                                     "text/html; charset=UTF-8")
                     : api_error(request, static_cast<unsigned>(fault->status),
-                                "Injected fault: HTTP " + std::to_string(fault->status), "injected_fault");
+                                "Injected fault: HTTP " + std::to_string(fault->status),
+                                fault->error_id.empty() ? "injected_fault" : fault->error_id);
     if (!fault->retry_after.empty()) {
         exchange.response.set(http::field::retry_after, fault->retry_after);
     }
