@@ -9,7 +9,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
+#include <filesystem>
 #include <stdexcept>
 
 #include <httplib.h>
@@ -82,9 +84,16 @@ nlohmann::json EmulatorProcess::ledger() const {
 }
 
 std::string emulator_config(const EmulatorProcess& emulator, const std::string& extra_fields) {
+    // Each backend gets its own cache folder: cold-start history, model lists and the job
+    // journal persist there, and must not leak from one test (or benchmark) into another.
+    static std::atomic<int> counter{0};
+    const std::string cache = (std::filesystem::temp_directory_path() /
+                               ("swarmpod-test-" + std::to_string(getpid()) + "-" + std::to_string(++counter)))
+                                  .string();
     std::string config = "{\"EndpointId\": \"test-endpoint\", \"ApiBaseUrl\": \"" + emulator.api_base() +
                          "\", \"AllowInsecureWorkerUrls\": true, \"StartupTimeoutSec\": 30, "
-                         "\"GenerationTimeoutSec\": 60, \"PollIntervalMs\": 500";
+                         "\"GenerationTimeoutSec\": 60, \"PollIntervalMs\": 500, \"ModelCachePath\": \"" + cache +
+                         "\"";
     if (!extra_fields.empty()) config += ", " + extra_fields;
     return config + "}";
 }

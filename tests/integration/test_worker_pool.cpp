@@ -111,11 +111,11 @@ TEST(WorkerPool, ReleaseAfterKeepWarmStopsBilling) {
 }
 
 TEST(WorkerPool, TwoConcurrentUseTwoWorkersThirdWaits) {
-    EmulatorProcess emulator({"--protocol", "v2", "--cold-start-ms", "300", "--generation-ms", "800",
+    EmulatorProcess emulator({"--protocol", "v2", "--cold-start-ms", "300", "--generation-ms", "1500",
                               "--max-workers", "5"});
     Backend backend(emulator_config(emulator, "\"MaxConcurrent\": 2, \"KeepWarmSec\": 5"));
     // One generation first, so the pool knows this endpoint's cold start (0.3 s) and
-    // generation time (0.8 s): a second worker then saves more waiting than it costs.
+    // generation time (1.5 s): a second worker then saves more waiting than it costs.
     Collector warm_up;
     ASSERT_EQ(generate(backend.get(), kRequest, "test-key", warm_up).status, SWARMPOD_OK);
     std::vector<GenerateOutcome> outcomes(3);
@@ -142,14 +142,19 @@ TEST(WorkerPool, TwoConcurrentUseTwoWorkersThirdWaits) {
     for (const auto& outcome : outcomes) {
         longest_wait = std::max(longest_wait, outcome.summary["timings"].value("wait_seconds", 0.0));
     }
-    // The third request arrives 100 ms after the first and waits for its 800 ms generation.
-    EXPECT_GE(longest_wait, 0.6) << "the third request waited for a worker to come free";
+    // The third request arrives 100 ms after the first and waits for its 1.5 s generation.
+    EXPECT_GE(longest_wait, 1.2) << "the third request waited for a worker to come free";
 }
 
 TEST(WorkerPool, WithdrawnQueuedLeaseNeverBills) {
     EmulatorProcess emulator({"--protocol", "v2", "--cold-start-ms", "200", "--generation-ms", "3000",
                               "--max-workers", "1"});
     Backend backend(emulator_config(emulator, "\"MaxConcurrent\": 2, \"KeepWarmSec\": 0"));
+    // One generation first, so the pool knows a generation (3 s) takes far longer than a
+    // cold start (0.2 s): the second request below then asks for a worker of its own.
+    Collector warm_up;
+    ASSERT_EQ(generate(backend.get(), kRequest, "test-key", warm_up).status, SWARMPOD_OK);
+    emulator.wait_for_ledger([](const json& l) { return l.value("live_workers", 1) == 0; }, 5000);
     GenerateOutcome busy;
     std::thread first([&] {
         Collector collector;
@@ -177,7 +182,7 @@ TEST(WorkerPool, WithdrawnQueuedLeaseNeverBills) {
     EXPECT_LT(std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count(), 1800);
     EXPECT_EQ(busy.status, SWARMPOD_OK) << busy.message;
     const json ledger = emulator.wait_for_ledger(nothing_runs, 5000);
-    EXPECT_EQ(ledger["workers"].size(), 1u) << "the withdrawn lease started no worker";
+    EXPECT_EQ(ledger["workers"].size(), 2u) << "the warm-up's worker and the busy one; the withdrawn lease started none";
     // The first generation's lease ran and was released; the second was withdrawn
     // before any worker took it.
     int withdrawn = 0;
@@ -189,7 +194,7 @@ TEST(WorkerPool, WithdrawnQueuedLeaseNeverBills) {
         }
     }
     EXPECT_EQ(withdrawn, 1) << ledger["jobs"].dump();
-    EXPECT_EQ(count_jobs(ledger, "lease"), 2);
+    EXPECT_EQ(count_jobs(ledger, "lease"), 3);
 }
 
 TEST(WorkerPool, V1TwoIdleWorkersHoldsOnlyTheUsedOne) {
