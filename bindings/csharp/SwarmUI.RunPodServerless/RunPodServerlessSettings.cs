@@ -45,7 +45,7 @@ public partial class RunPodServerlessBackend
 
         /// <summary>Time a worker is kept after a generation, in seconds.</summary>
         [ConfigComment("Seconds a worker is kept after a generation (0 to 3600) so the next one skips the cold start. The worker bills for this time.")]
-        public int KeepWarmSec = 30;
+        public int KeepWarmSec = 10;
 
         /// <summary>Worker protocol: auto, v1 or v2.</summary>
         [ConfigComment("Protocol of the worker image: 'auto' detects it from the worker's reply; choose 'v1' or 'v2' only if detection fails.")]
