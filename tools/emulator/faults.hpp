@@ -25,7 +25,7 @@ namespace emulator {
 //                     TIMED_OUT) and its worker stops, before the reply is computed
 //   corrupt_image     on route "image": one byte in the middle of the next encoded image is flipped
 //   truncate_image    on route "image": the next encoded image loses its second half
-// The ledger records the hash of the bytes actually sent, with `damaged` set for the last two kinds.
+// The ledger records the hash of the bytes actually sent, with `damage` naming the last two kinds.
 struct FaultRule {
     std::string route;
     std::string kind;

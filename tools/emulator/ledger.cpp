@@ -37,7 +37,8 @@ nlohmann::json Ledger::images_json() const
                        {"height", image.height},
                        {"mime", image.mime},
                        {"at_ms", image.at_ms},
-                       {"damaged", image.damaged}});
+                       {"damaged", !image.damage.empty()},
+                       {"damage", image.damage}});
     }
     return out;
 }

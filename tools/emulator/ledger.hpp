@@ -20,7 +20,7 @@ struct ImageRecord {
     int height = 0;
     std::string mime;
     std::int64_t at_ms = 0;
-    bool damaged = false; // a corrupt_image or truncate_image fault changed the bytes
+    std::string damage; // the fault kind that changed the bytes (corrupt_image, truncate_image), or empty
 };
 
 // Thread-safe: worker connection threads add records while the admin route reads them.

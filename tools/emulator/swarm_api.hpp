@@ -83,8 +83,8 @@ public:
 
 private:
     SwarmReply generate_http(const std::string& session_id, const nlohmann::json& body, std::int64_t cut_at_ms);
-    // Applies one corrupt_image or truncate_image rule to `bytes`; returns whether it did.
-    bool damage_image(std::string& bytes);
+    // Applies one corrupt_image or truncate_image rule to `bytes`; returns its kind, or "" when none fired.
+    std::string damage_image(std::string& bytes);
     SwarmReply list_models(const nlohmann::json& body) const;
     SwarmReply interrupt_all(const std::string& session_id, const nlohmann::json& body);
     nlohmann::json get_new_session();

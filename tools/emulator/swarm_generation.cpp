@@ -127,17 +127,17 @@ std::optional<GenerationOutcome> SwarmApi::wait_until(const std::string& session
     }
 }
 
-bool SwarmApi::damage_image(std::string& bytes)
+std::string SwarmApi::damage_image(std::string& bytes)
 {
     if (faults_ == nullptr || bytes.size() < 2) {
-        return false;
+        return {};
     }
     auto fault = faults_->take("image", "corrupt_image");
     if (!fault) {
         fault = faults_->take("image", "truncate_image");
     }
     if (!fault) {
-        return false;
+        return {};
     }
     if (fault->kind == "truncate_image") {
         bytes.resize(bytes.size() / 2);
@@ -145,7 +145,7 @@ bool SwarmApi::damage_image(std::string& bytes)
         bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x5a);
     }
     spdlog::info("worker {}: fault {} on an image", worker_id_, fault->kind);
-    return true;
+    return fault->kind;
 }
 
 GenerationOutcome SwarmApi::generate(const std::string& session_id, const GenerationParams& params,
@@ -192,9 +192,9 @@ GenerationOutcome SwarmApi::generate(const std::string& session_id, const Genera
         }
 
         EncodedImage encoded = render_image(image, config_.image_format);
-        bool damaged = damage_image(encoded.bytes);
+        std::string damage = damage_image(encoded.bytes);
         ledger_.add_image({session_id, worker_id_, index, fnv1a64(encoded.bytes), encoded.bytes.size(), image.width,
-                           image.height, encoded.mime, now_ms(), damaged});
+                           image.height, encoded.mime, now_ms(), damage});
         std::string reference;
         if (params.donotsave) {
             reference = "data:" + encoded.mime + ";base64," + base64_encode(encoded.bytes);
