@@ -44,8 +44,8 @@ constexpr int kGenerationTimeoutSec = 10;
 constexpr int kWatchdogGraceSec = 20;
 constexpr int kColdStartMs = 200;
 constexpr int kGenerationMs = 30;
-// In the fault run, an HTTP generation of 4 images (120 ms) sends nothing for longer than this
-// and is cut; the baseline runs without the cut.
+// In the fault run, an HTTP generation of 4 images (120 ms) sends nothing for longer than this,
+// so the emulator cuts it. The baseline runs without the cut.
 constexpr int kProxyCutMs = 100;
 
 struct Options {
@@ -197,7 +197,11 @@ std::vector<Generation> make_trace(const Options& options, const std::vector<Seg
             Generation generation;
             generation.index = segment.first + i;
             const int roll = static_cast<int>(random() % 100);
-            generation.images = roll < 60 ? 1 : roll < 90 ? 2 : roll < 97 ? 3 : 4;
+            // 60 % one image, 30 % two, 7 % three and 3 % four.
+            generation.images = 4;
+            if (roll < 97) generation.images = 3;
+            if (roll < 90) generation.images = 2;
+            if (roll < 60) generation.images = 1;
             generation.seed = static_cast<std::int64_t>(random() % 1000000);
             generation.request = json{{"prompt", "soak generation " + std::to_string(generation.index)},
                                       {"seed", generation.seed},
@@ -244,8 +248,8 @@ json fault_rules(const Segment& segment) {
     add({{"route", generate_route}, {"kind", "status"}, {"status", 503}, {"error_id", "worker_starting"},
          {"retry_after", "1"}, {"probability", 0.02}});
     if (!segment.websocket) {
-        // Over WebSocket SwarmUI reports a bad session in a message, which the session
-        // invalidations cover; as an HTTP 401 it only comes from the HTTP route.
+        // Over WebSocket SwarmUI reports a bad session in a message, and the session
+        // invalidations cover that. Only the HTTP route replies with a 401.
         add({{"route", generate_route}, {"kind", "status"}, {"status", 401}, {"error_id", "invalid_session_id"},
              {"probability", 0.03}});
     }
@@ -445,8 +449,8 @@ void run_segment(const Options& options, const Segment& segment, const std::vect
             swarmpod_generation* handle = nullptr;
             swarmpod_generation_new(&handle);
 
-            // Watchdog: a call that outlives its deadline plus grace is a hang; it is cancelled,
-            // and if even that does not return it, the run ends at once.
+            // Watchdog: a call that outlives its deadline plus grace is a hang and is cancelled.
+            // If even that does not end it, the run ends at once.
             std::atomic<bool> done{false};
             std::atomic<bool> hung{false};
             std::thread watchdog([&]() {
@@ -607,8 +611,8 @@ int main(int argc, char** argv) {
         return 1;
     }
 
-    // The baseline must deliver every image, each one a hash the emulator recorded; those
-    // hashes are the expected images of the fault run, because the images are deterministic.
+    // The baseline must deliver every image with a hash the emulator recorded. Because the
+    // images are deterministic, those hashes are the expected images of the fault run.
     std::vector<std::map<int, std::string>> expected(trace.size());
     for (std::size_t i = 0; i < trace.size(); ++i) {
         const Outcome& outcome = baseline.outcomes[i];
@@ -671,7 +675,7 @@ int main(int argc, char** argv) {
                 // NOTE: one flipped byte inside a PNG IDAT chunk keeps the chunk structure intact,
                 // and the library does not verify chunk CRCs, so it delivers such an image. These
                 // are the bytes the emulator sent (the ledger has their hash), so they are counted
-                // and reported, not failed; a truncated image must still be rejected.
+                // and reported, not failed. A truncated image must still be rejected.
                 corrupt_delivered += 1;
                 corrupt = true;
             } else if (want == expected[i].end() || want->second != hash) {
