@@ -2,6 +2,7 @@
 # Nothing is downloaded at configure or build time.
 find_package(Threads REQUIRED)
 find_package(CURL 7.68 REQUIRED)
+find_package(ZLIB REQUIRED)
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(spdlog 1.9 REQUIRED)
 find_package(PkgConfig REQUIRED)

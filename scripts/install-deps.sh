@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
     cmake ninja-build pkg-config g++
-    libcurl4-openssl-dev nlohmann-json3-dev libspdlog-dev libstb-dev
+    libcurl4-openssl-dev zlib1g-dev nlohmann-json3-dev libspdlog-dev libstb-dev
     libboost1.81-dev libcpp-httplib-dev libwebp-dev
     libgtest-dev libgmock-dev libbenchmark-dev
     ca-certificates

@@ -1,6 +1,7 @@
 // Tests of data-URL parsing, base64 and image validation, on PNG files written here by
 // stb_image_write and stored JPEG and WebP files made by stb_image_write and libwebp.
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <cstdint>
 #include <functional>
@@ -423,6 +424,14 @@ TEST(ValidatePng, RejectsTruncatedIdat) {
     EXPECT_NE(message.find("bytes, 20 remain"), std::string::npos) << message;
 }
 
+TEST(ValidatePng, RejectsDamagedIdatByCrc) {
+    std::vector<uint8_t> png = make_png(32, 32, 3);
+    const std::size_t idat_data = 8 + 25 + 8;  // signature, IHDR, then IDAT's length and type
+    png[idat_data + 10] ^= 0x5a;               // damage a byte inside well-framed IDAT data
+    const std::string message = image_error([&] { media::validate_image(png.data(), png.size(), "image/png"); });
+    EXPECT_NE(message.find("chunk 'IDAT' at offset 33 fails its CRC check"), std::string::npos) << message;
+}
+
 TEST(ValidatePng, RejectsMissingIend) {
     std::vector<uint8_t> png = make_png(4, 4, 3);
     png.resize(png.size() - 12);  // IEND is 12 bytes with no data
@@ -457,6 +466,9 @@ TEST(ValidatePng, RejectsInvalidChunkType) {
 TEST(ValidatePng, RejectsBadIhdrContent) {
     std::vector<uint8_t> png = make_png(4, 4, 3);
     png[8 + 8 + 8] = 3;  // bit depth 3 is not a PNG bit depth
+    // Give IHDR a matching CRC, so the header check (not the CRC check) is what fails.
+    const uint32_t crc = static_cast<uint32_t>(crc32(crc32(0L, Z_NULL, 0), png.data() + 12, 17));
+    for (int i = 0; i < 4; ++i) png[29 + i] = static_cast<uint8_t>(crc >> (24 - 8 * i));
     const std::string message = image_error([&] { media::validate_image(png.data(), png.size(), "image/png"); });
     EXPECT_NE(message.find("PNG header is invalid: stb_image reports"), std::string::npos) << message;
 }
