@@ -43,7 +43,9 @@ private:
 
 }  // namespace
 
-std::string key_fingerprint(const std::string& api_key) { return worker::key_fingerprint(api_key); }
+std::string key_fingerprint(const std::string& api_key) {
+    return worker::key_fingerprint(api_key);
+}
 
 Backend::Backend(Config config) : config_(std::move(config)) {
     http::ClientOptions options;
@@ -59,7 +61,9 @@ Backend::Backend(Config config) : config_(std::move(config)) {
     SP_INFO("Backend created for endpoint {} ({})", config_.endpoint_id, config_.api_base_url);
 }
 
-Backend::~Backend() { shutdown(); }
+Backend::~Backend() {
+    shutdown();
+}
 
 std::string Backend::choose_api_key(const std::string& call_api_key) const {
     // The backend's own key comes first, so an administrator's endpoint key is used for
@@ -73,7 +77,8 @@ std::string Backend::choose_api_key(const std::string& call_api_key) const {
 
 void Backend::register_generation(CancelToken* cancel) {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (shutting_down_) throw Error(Status::shutting_down, "The backend is shutting down and takes no new generations.");
+    if (shutting_down_)
+        throw Error(Status::shutting_down, "The backend is shutting down and takes no new generations.");
     running_.insert(cancel);
 }
 
@@ -108,7 +113,9 @@ void Backend::generate(const std::string& request_json, const std::string& call_
         const bool whole = value.is_number_integer() ||
                            (value.is_string() && !value.get<std::string>().empty() &&
                             value.get<std::string>().find_first_not_of("0123456789") == std::string::npos);
-        long long count = !whole ? -1 : value.is_string() ? std::stoll(value.get<std::string>()) : value.get<long long>();
+        long long count = !whole              ? -1
+                          : value.is_string() ? std::stoll(value.get<std::string>())
+                                              : value.get<long long>();
         if (count < 1 || count > kMaxImagesPerRequest) {
             throw Error(Status::invalid_argument, "The request field 'images' must be a whole number from 1 to " +
                                                       std::to_string(kMaxImagesPerRequest) + ", got " + value.dump() +
@@ -137,7 +144,12 @@ void Backend::generate(const std::string& request_json, const std::string& call_
 
     // A v2 worker that released itself answers 401 worker_unauthorized; the request then
     // gets another worker once. Other failures end the generation.
-    for (int attempt = 1;; ++attempt) {
+    constexpr int kMaxWorkerGoneRetries = 2;
+    constexpr int kMaxTransientRetries = 5;
+    int gone_retries = 0;
+    int transient_retries = 0;
+    const Deadline generation_deadline = Deadline::in(std::chrono::seconds(config_.generation_timeout_sec));
+    while (true) {
         worker::Checkout checkout = pool.acquire(cancel, report);
         const worker::Lease& lease = checkout.lease;
         summary["worker_id"] = lease.worker_id;
@@ -148,54 +160,74 @@ void Backend::generate(const std::string& request_json, const std::string& call_
 
         const Clock::time_point generating_at = Clock::now();
         bool healthy = true;
-        try {
-            const ForwardContext context{*http_, config_, lease, cancel, callbacks, emit, summary, started,
-                                         models_.get()};
-            const int delivered = forward_generation(context, request, images);
-            const double generation_seconds = seconds_between(generating_at, Clock::now());
-            pool.release(checkout, true);
-            // GPU time of this generation, and its share of the worker's cold start and
-            // warm idle time, as estimates of what RunPod bills.
-            const double cold_start_share = checkout.was_warm ? 0.0 : checkout.waited_seconds;
-            const double gpu_seconds = generation_seconds + cold_start_share + checkout.warm_idle_seconds;
-            summary["timings"] = json{{"wait_seconds", checkout.waited_seconds},
-                                      {"generation_seconds", generation_seconds},
-                                      {"total_seconds", seconds_between(started, Clock::now())}};
-            summary["gpu_seconds"] = gpu_seconds;
-            summary["cold_start_seconds"] = cold_start_share;
-            summary["warm_idle_seconds"] = checkout.warm_idle_seconds;
-            summary["estimated_cost"] = gpu_seconds * config_.cost_per_gpu_second;
-            summary["released"] = config_.keep_warm_sec == 0;
-            summary["kept_warm_seconds"] = config_.keep_warm_sec;
-            summary["status"] = "ok";
-            {
-                std::lock_guard<std::mutex> lock(mutex_);
-                session_gpu_seconds_ += gpu_seconds;
-                ++generations_done_;
+        bool get_another_worker = false;
+        while (!get_another_worker) {  // attempts on this worker
+            try {
+                const ForwardContext context{*http_, config_, lease,   cancel,       callbacks,
+                                             emit,   summary, started, models_.get()};
+                const int delivered = forward_generation(context, request, images);
+                const double generation_seconds = seconds_between(generating_at, Clock::now());
+                pool.release(checkout, true);
+                // GPU time of this generation, and its share of the worker's cold start and
+                // warm idle time, as estimates of what RunPod bills.
+                const double cold_start_share = checkout.was_warm ? 0.0 : checkout.waited_seconds;
+                const double gpu_seconds = generation_seconds + cold_start_share + checkout.warm_idle_seconds;
+                summary["timings"] = json{{"wait_seconds", checkout.waited_seconds},
+                                          {"generation_seconds", generation_seconds},
+                                          {"total_seconds", seconds_between(started, Clock::now())}};
+                summary["gpu_seconds"] = gpu_seconds;
+                summary["cold_start_seconds"] = cold_start_share;
+                summary["warm_idle_seconds"] = checkout.warm_idle_seconds;
+                summary["estimated_cost"] = gpu_seconds * config_.cost_per_gpu_second;
+                summary["released"] = config_.keep_warm_sec == 0;
+                summary["kept_warm_seconds"] = config_.keep_warm_sec;
+                summary["status"] = "ok";
+                {
+                    std::lock_guard<std::mutex> lock(mutex_);
+                    session_gpu_seconds_ += gpu_seconds;
+                    ++generations_done_;
+                }
+                emit(Phase::done, "Done: " + std::to_string(delivered) + " image(s)", lease.worker_id, 1.0, 1.0);
+                return;
+            } catch (const Error& error) {
+                // The v2 gateway says its SwarmUI is starting (503) or briefly unreachable (502):
+                // wait as it asks, within the generation deadline, and send the request again.
+                if (swarm::is_worker_transient(error) && !cancel.cancelled() && summary["images"].empty() &&
+                    ++transient_retries <= kMaxTransientRetries && !generation_deadline.expired()) {
+                    const auto* worker_error = dynamic_cast<const swarm::WorkerError*>(&error);
+                    Millis wait = worker_error != nullptr && worker_error->retry_after() > Millis(0)
+                                      ? worker_error->retry_after()
+                                      : Millis(1000);
+                    wait = std::min({wait, Millis(5000), generation_deadline.remaining()});
+                    SP_INFO("Worker {} is not ready yet ({}); trying again in {} ms", lease.worker_id, error.what(),
+                            wait.count());
+                    if (!cancel.wait_for(wait)) continue;
+                }
+                const bool lease_ended = swarm::is_lease_ended(error);
+                // Only a worker that is gone is dropped. A timeout (a proxy cut, a slow model)
+                // or a worker error leaves a worker that can serve the next request.
+                healthy = !lease_ended && error.status() != Status::network;
+                pool.release(checkout, healthy);
+                summary["timings"] = json{{"wait_seconds", checkout.waited_seconds},
+                                          {"total_seconds", seconds_between(started, Clock::now())}};
+                {
+                    std::lock_guard<std::mutex> lock(mutex_);
+                    last_error_ = error.what();
+                }
+                const bool nothing_delivered = !cancel.cancelled() && summary["images"].empty();
+                // A warm worker can end between generations (its lease released, the worker
+                // stopped). When nothing was delivered yet, the request gets another worker.
+                const bool worker_gone = lease_ended || error.status() == Status::network;
+                if (worker_gone && nothing_delivered && ++gone_retries <= kMaxWorkerGoneRetries) {
+                    SP_INFO("Worker {} is gone ({}); getting another worker", lease.worker_id, error.what());
+                    get_another_worker = true;
+                    continue;
+                }
+                throw;
+            } catch (...) {
+                pool.release(checkout, false);
+                throw;
             }
-            emit(Phase::done, "Done: " + std::to_string(delivered) + " image(s)", lease.worker_id, 1.0, 1.0);
-            return;
-        } catch (const Error& error) {
-            const bool lease_ended = swarm::is_lease_ended(error);
-            healthy = !lease_ended && error.status() != Status::network && error.status() != Status::timeout;
-            pool.release(checkout, healthy);
-            summary["timings"] = json{{"wait_seconds", checkout.waited_seconds},
-                                      {"total_seconds", seconds_between(started, Clock::now())}};
-            {
-                std::lock_guard<std::mutex> lock(mutex_);
-                last_error_ = error.what();
-            }
-            // A warm worker can end between generations (its lease released, the worker
-            // stopped). When nothing was delivered yet, the request gets one more worker.
-            const bool worker_gone = lease_ended || error.status() == Status::network;
-            if (worker_gone && attempt == 1 && !cancel.cancelled() && summary["images"].empty()) {
-                SP_INFO("Worker {} is gone ({}); getting another worker", lease.worker_id, error.what());
-                continue;
-            }
-            throw;
-        } catch (...) {
-            pool.release(checkout, false);
-            throw;
         }
     }
 }
@@ -212,7 +244,7 @@ worker::WorkerPool& Backend::pool_for(const std::string& api_key) {
     settings.generation_timeout_sec = config_.generation_timeout_sec;
     settings.forced_protocol = config_.worker_protocol == WorkerProtocol::v1   ? 1
                                : config_.worker_protocol == WorkerProtocol::v2 ? 2
-                                                                                : 0;
+                                                                               : 0;
     settings.url_policy.allow_insecure_loopback = config_.allow_insecure_worker_urls;
     settings.cold_start_estimate = [this] { return cold_starts_->estimate(config_.endpoint_id); };
     settings.record_cold_start = [this](double seconds) { cold_starts_->record(config_.endpoint_id, seconds); };
@@ -269,16 +301,16 @@ void Backend::clean_orphans_async(const std::string& api_key) {
     background_.emplace_back([this, api_key] {
         try {
             runpod::Client client(*http_, runpod::EndpointConfig{config_.api_base_url, config_.endpoint_id, api_key});
-            journal_->clean_orphans(config_.endpoint_id, key_fingerprint(api_key),
-                                    [&](const worker::JournalEntry& entry) {
-                                        try {
-                                            const runpod::Job job = client.cancel(entry.job_id, Deadline::in(Millis(10000)));
-                                            return runpod::is_terminal(job.state);
-                                        } catch (const Error& error) {
-                                            // Expired or unknown: nothing runs any more.
-                                            return error.status() == Status::not_found;
-                                        }
-                                    });
+            journal_->clean_orphans(
+                config_.endpoint_id, key_fingerprint(api_key), [&](const worker::JournalEntry& entry) {
+                    try {
+                        const runpod::Job job = client.cancel(entry.job_id, Deadline::in(Millis(10000)));
+                        return runpod::is_terminal(job.state);
+                    } catch (const Error& error) {
+                        // Expired or unknown: nothing runs any more.
+                        return error.status() == Status::not_found;
+                    }
+                });
         } catch (const std::exception& error) {
             SP_WARN("Cleaning up jobs left by an earlier run failed: {}", error.what());
         }
@@ -393,8 +425,8 @@ void Backend::with_worker(const std::string& api_key, CancelToken& cancel,
     try {
         use(checkout.lease);
     } catch (const Error& error) {
-        const bool healthy = !swarm::is_lease_ended(error) && error.status() != Status::network &&
-                             error.status() != Status::timeout;
+        const bool healthy =
+            !swarm::is_lease_ended(error) && error.status() != Status::network && error.status() != Status::timeout;
         pool.release(checkout, healthy);
         throw;
     } catch (...) {

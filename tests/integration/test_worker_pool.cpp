@@ -396,3 +396,22 @@ TEST(WorkerPool, V1ConcurrentGenerationsEachHoldTheirWorker) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(WorkerPool, WorkerStartingIsWaitedOut) {
+    EmulatorProcess emulator({"--protocol", "v2", "--cold-start-ms", "200", "--generation-ms", "50"});
+    post_json(emulator, "/admin/faults",
+              R"([{"route": "worker:GenerateText2ImageWS", "kind": "status", "status": 503,
+                   "error_id": "worker_starting", "retry_after": "1", "count": 2}])");
+    Backend backend(emulator_config(emulator, "\"KeepWarmSec\": 0"));
+    Collector collector;
+
+    GenerateOutcome outcome = generate(backend.get(), kRequest, "test-key", collector);
+
+    EXPECT_EQ(outcome.status, SWARMPOD_OK) << outcome.message;
+    EXPECT_EQ(collector.images.size(), 1u);
+    EXPECT_EQ(count_jobs(emulator.ledger(), "lease"), 1) << "the same worker served the retries";
+}
+
+}  // namespace
