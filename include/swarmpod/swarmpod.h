@@ -265,8 +265,10 @@ typedef struct swarmpod_callbacks {
  *   (status, images with mime/width/height/batch_index, worker id, job ids, timings,
  *   GPU-seconds); free it with swarmpod_string_free.
  *
- * Returns SWARMPOD_OK when every requested image was delivered. On any failure the
- * RunPod jobs started for this call are ended before it returns.
+ * Returns SWARMPOD_OK when every requested image was delivered. The worker then stays
+ * held for KeepWarmSec, so the next generation skips the cold start, and its RunPod job
+ * is ended after that. A cancelled call, or one whose worker broke, ends the worker's job
+ * before it returns, unless another generation on this backend is waiting for a worker.
  * Thread-safe: several generations may run on one backend at once.
  */
 SWARMPOD_API int32_t SWARMPOD_CALL swarmpod_generate(swarmpod_backend *backend, const char *request_json,

@@ -167,7 +167,7 @@ void Backend::generate(const std::string& request_json, const std::string& call_
                                              emit,   summary, started, models_.get()};
                 const int delivered = forward_generation(context, request, images);
                 const double generation_seconds = seconds_between(generating_at, Clock::now());
-                pool.release(checkout, true);
+                pool.release(checkout, worker::WorkerPool::ReleaseMode::keep_warm);
                 // GPU time of this generation, and its share of the worker's cold start and
                 // warm idle time, as estimates of what RunPod bills.
                 const double cold_start_share = checkout.was_warm ? 0.0 : checkout.waited_seconds;
@@ -207,7 +207,10 @@ void Backend::generate(const std::string& request_json, const std::string& call_
                 // Only a worker that is gone is dropped. A timeout (a proxy cut, a slow model)
                 // or a worker error leaves a worker that can serve the next request.
                 healthy = !lease_ended && error.status() != Status::network;
-                pool.release(checkout, healthy);
+                pool.release(checkout, !healthy ? worker::WorkerPool::ReleaseMode::broken
+                                       : error.status() == Status::cancelled
+                                           ? worker::WorkerPool::ReleaseMode::cancelled
+                                           : worker::WorkerPool::ReleaseMode::keep_warm);
                 summary["timings"] = json{{"wait_seconds", checkout.waited_seconds},
                                           {"total_seconds", seconds_between(started, Clock::now())}};
                 {
@@ -225,7 +228,7 @@ void Backend::generate(const std::string& request_json, const std::string& call_
                 }
                 throw;
             } catch (...) {
-                pool.release(checkout, false);
+                pool.release(checkout, worker::WorkerPool::ReleaseMode::broken);
                 throw;
             }
         }
@@ -427,13 +430,14 @@ void Backend::with_worker(const std::string& api_key, CancelToken& cancel,
     } catch (const Error& error) {
         const bool healthy =
             !swarm::is_lease_ended(error) && error.status() != Status::network && error.status() != Status::timeout;
-        pool.release(checkout, healthy);
+        pool.release(checkout,
+                     healthy ? worker::WorkerPool::ReleaseMode::keep_warm : worker::WorkerPool::ReleaseMode::broken);
         throw;
     } catch (...) {
-        pool.release(checkout, false);
+        pool.release(checkout, worker::WorkerPool::ReleaseMode::broken);
         throw;
     }
-    pool.release(checkout, true);
+    pool.release(checkout, worker::WorkerPool::ReleaseMode::keep_warm);
 }
 
 }  // namespace swarmpod::backend

@@ -353,7 +353,7 @@ int WorkerPool::workers_to_start_locked() const {
     return to_start;
 }
 
-void WorkerPool::release(Checkout& checkout, bool healthy) {
+void WorkerPool::release(Checkout& checkout, ReleaseMode mode) {
     if (!checkout.slot) return;
     std::shared_ptr<Slot> slot = std::move(checkout.slot);
     bool end_now = false;
@@ -366,8 +366,12 @@ void WorkerPool::release(Checkout& checkout, bool healthy) {
         }
         // With KeepWarmSec 0 a worker is still handed to a request that waits for one:
         // ending it would make that request pay a new cold start.
+        // A cancelled generation's worker is ended too (the user stopped, so nothing should
+        // keep billing), unless a request waits for it.
         const bool wanted = waiters_ > 0;
-        if (!healthy || stopping_ || slot->release_after_use || (settings_.keep_warm_sec == 0 && !wanted)) {
+        const bool healthy = mode != ReleaseMode::broken;
+        const bool keep = mode == ReleaseMode::keep_warm ? (settings_.keep_warm_sec > 0 || wanted) : wanted;
+        if (!healthy || stopping_ || slot->release_after_use || !keep) {
             slot->state = SlotState::releasing;
             end_now = true;
         } else {
@@ -376,7 +380,11 @@ void WorkerPool::release(Checkout& checkout, bool healthy) {
         }
         changed_.notify_all();
     }
-    if (end_now) end_slot(slot, healthy ? "not kept warm" : "lease ended or broken");
+    if (end_now) {
+        end_slot(slot, mode == ReleaseMode::broken      ? "lease ended or broken"
+                       : mode == ReleaseMode::cancelled ? "generation cancelled"
+                                                        : "not kept warm");
+    }
 }
 
 void WorkerPool::end_slot(const std::shared_ptr<Slot>& slot, const std::string& reason) noexcept {

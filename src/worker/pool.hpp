@@ -66,9 +66,13 @@ public:
     // Error(timeout) after StartupTimeoutSec, or the acquisition's own error.
     Checkout acquire(const CancelToken& cancel, const LifecycleFn& report);
 
-    // Returns a worker. `healthy` false means its lease is gone or broken: it is ended
-    // and not reused.
-    void release(Checkout& checkout, bool healthy);
+    // How a generation gives its worker back.
+    enum class ReleaseMode {
+        keep_warm,  // the worker is fine: warm for KeepWarmSec
+        cancelled,  // the user stopped the generation: handed to a waiting request, else ended now
+        broken,     // its lease is gone or the worker failed: ended, never reused
+    };
+    void release(Checkout& checkout, ReleaseMode mode);
 
     // Releases the worker with this id now, or after its current generation.
     bool stop_worker(const std::string& worker_id);
