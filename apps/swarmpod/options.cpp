@@ -105,8 +105,8 @@ std::vector<OptionSpec> generate_specs(GenerateOptions &o) {
          [field](const std::string &v) { field("steps", parse_integer(v, "--steps", 0, kInt32Max)); }},
         {"--seed", "N", "seed; -1 picks a random one [seed]",
          [field](const std::string &v) { field("seed", parse_integer(v, "--seed", -1, kInt64Max)); }},
-        {"--images", "N", "number of images, 1 to 10000 [images]\n(default 1)",
-         [field](const std::string &v) { field("images", parse_integer(v, "--images", 1, 10000)); }},
+        {"--images", "N", "number of images, 1 to 100 [images]\n(default 1)",
+         [field](const std::string &v) { field("images", parse_integer(v, "--images", 1, 100)); }},
         {"--set", "KEY=VALUE",
          "set any SwarmUI parameter; VALUE is parsed as\n"
          "JSON when it parses (42, true, {...}), else\n"

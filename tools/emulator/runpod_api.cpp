@@ -1,3 +1,4 @@
+#include "util.hpp"
 #include "runpod_api.hpp"
 
 #include <algorithm>
@@ -70,7 +71,8 @@ std::optional<nlohmann::json> parse_job_body(Exchange& exchange, std::size_t lim
                        std::to_string(limit) + " bytes");
         return std::nullopt;
     }
-    auto body = nlohmann::json::parse(text, nullptr, false);
+    auto body = json_too_deep(text) ? nlohmann::json(nlohmann::json::value_t::discarded)
+                                    : nlohmann::json::parse(text, nullptr, false);
     if (body.is_discarded() || !body.is_object()) {
         send_error(exchange, 400, "Invalid JSON body: expected an object like {\"input\": {...}}");
         return std::nullopt;
@@ -260,7 +262,9 @@ void RunPodApi::handle_admin(Exchange& exchange)
     } else if (path == "/admin/faults" && method == http::verb::get) {
         exchange.response = json_response(exchange.request, 200, faults_.to_json());
     } else if (path == "/admin/faults" && method == http::verb::post) {
-        auto parsed = Faults::parse(nlohmann::json::parse(exchange.request.body(), nullptr, false));
+        auto parsed = Faults::parse(json_too_deep(exchange.request.body())
+                                        ? nlohmann::json(nlohmann::json::value_t::discarded)
+                                        : nlohmann::json::parse(exchange.request.body(), nullptr, false));
         if (auto* message = std::get_if<std::string>(&parsed)) {
             send_error(exchange, 400, *message);
             return;

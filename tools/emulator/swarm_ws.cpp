@@ -125,7 +125,9 @@ void serve_websocket(SwarmApi& api, const Config& config, tcp::socket& socket,
         if (error) {
             return;
         }
-        auto input = nlohmann::json::parse(beast::buffers_to_string(buffer.data()), nullptr, false);
+        const std::string first_frame = beast::buffers_to_string(buffer.data());
+        auto input = json_too_deep(first_frame) ? nlohmann::json(nlohmann::json::value_t::discarded)
+                                                : nlohmann::json::parse(first_frame, nullptr, false);
         if (input.is_discarded() || !input.is_object()) {
             send(ws, {{"error", "An internal error occurred"}, {"error_id", "internal_error"}});
             close(ws);

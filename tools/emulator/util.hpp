@@ -31,4 +31,10 @@ std::string hex16(std::uint64_t value);
 // Constant-time comparison, so a token check does not leak the matching prefix length.
 bool equal_constant_time(std::string_view a, std::string_view b);
 
+
+// True when `text` nests arrays or objects deeper than `max_depth`. nlohmann's parser
+// recurses once per level, so a body nested 100,000 deep would overflow the stack; the
+// emulator answers such a body as malformed instead of parsing it.
+bool json_too_deep(std::string_view text, int max_depth = 256);
+
 } // namespace emulator

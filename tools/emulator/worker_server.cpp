@@ -206,7 +206,8 @@ void WorkerServer::handle_api(Exchange& exchange, const std::string& route)
         exchange.response = api_error(request, 400, "Request must have a Content-Length header.", "basic_api");
         return;
     }
-    auto body = nlohmann::json::parse(request.body(), nullptr, false);
+    auto body = json_too_deep(request.body()) ? nlohmann::json(nlohmann::json::value_t::discarded)
+                                              : nlohmann::json::parse(request.body(), nullptr, false);
     if (body.is_discarded()) {
         exchange.response = api_error(request, 400, "An internal error occurred", "internal_error");
         return;
