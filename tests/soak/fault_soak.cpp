@@ -713,6 +713,17 @@ int main(int argc, char** argv) {
         }
     }
     injected_delay /= 1000.0;
+    // A fault that destroys a worker (its death, a job ended under it, an emulator
+    // restart) forces a replacement whose boot, idle tail and keep-warm time bill again,
+    // plus up to one second of RunPod's per-second rounding. That is injected cost too.
+    int destroyed_workers = faulty.restarts;
+    for (const auto& [name, count] : faulty.fired) {
+        if (name.find("worker_death") != std::string::npos || name.find("end_job") != std::string::npos) {
+            destroyed_workers += count;
+        }
+    }
+    const double per_replacement = kColdStartMs / 1000.0 + 2.0 /* --idle-timeout-ms */ + 5.0 /* KeepWarmSec */ + 1.0;
+    injected_delay += destroyed_workers * per_replacement;
     const double allowance = baseline.billed_seconds * 1.10 + injected_delay;
     if (faulty.billed_seconds > allowance) {
         failures.push_back("billed " + std::to_string(faulty.billed_seconds) + " GPU-s under faults, over the allowance " +
@@ -753,7 +764,8 @@ int main(int argc, char** argv) {
     }
     std::printf("  hangs:                     %d\n", faulty.hangs + baseline.hangs);
     std::printf("  leaked jobs:               %d\n", faulty.leaked_jobs + baseline.leaked_jobs);
-    std::printf("  billed GPU-seconds:        %.0f under faults, %.0f baseline, allowance %.1f (injected delays %.1f s)\n",
+    std::printf("  billed GPU-seconds:        %.0f under faults, %.0f baseline, allowance %.1f (injected delays and "
+                "replacement workers %.1f s)\n",
                 faulty.billed_seconds, baseline.billed_seconds, allowance, injected_delay);
     std::printf("  workers started:           %d under faults, %d baseline\n", faulty.workers_started,
                 baseline.workers_started);
