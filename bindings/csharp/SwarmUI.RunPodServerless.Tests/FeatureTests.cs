@@ -340,13 +340,16 @@ public sealed class FeatureTests(EmulatorFixture fixture)
     [Fact]
     public async Task Init_ModelsTrackedButEmpty()
     {
-        RunPodServerlessBackend backend = await StartBackend();
+        // An endpoint id of its own, so no model list cached by other tests (or an earlier run) is read.
+        // Init never calls RunPod, so the emulator need not know this endpoint.
+        string endpointId = $"no-cache-{Guid.NewGuid():N}";
+        RunPodServerlessBackend backend = await StartBackend(settings => settings.EndpointId = endpointId);
         try
         {
             // An empty list for a subtype would make SwarmUI refuse every model, so none is set before a refresh.
             Assert.NotNull(backend.Models);
             Assert.Empty(backend.Models);
-            Assert.Empty(RunPodServerlessModels.Provide("Stable-Diffusion"));
+            Assert.Empty(backend.RemoteModelsFor("Stable-Diffusion"));
         }
         finally
         {
