@@ -10,8 +10,7 @@ namespace SwarmPod.Native.Tests;
 /// <summary>Tests that need an emulator of their own, with other timings or another worker protocol.</summary>
 public sealed class SlowGenerationTests
 {
-    [Fact(Skip = "libswarmpod 0.1.0 fails parallel v1 generations with 'The keepalive job landed on worker X instead of Y' "
-        + "even with MaxConcurrent 1 and one emulator worker, and rejects WorkerProtocol v2; enable once either works.")]
+    [Fact]
     public async Task Generate_Concurrent_AllSucceed()
     {
         // A v1 keepalive job can land on any worker, so the endpoint is capped at one worker.
