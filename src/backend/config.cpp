@@ -1,6 +1,7 @@
 #include "backend/config.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -47,8 +48,14 @@ int read_int(const json& value, const char* field, long long min, long long max)
     long long number = 0;
     if (value.is_number_integer()) {
         number = value.get<long long>();
-    } else if (value.is_number_float() && value.get<double>() == static_cast<double>(static_cast<long long>(value.get<double>()))) {
+    } else if (value.is_number_float() && std::fabs(value.get<double>()) < 1e15 &&
+               value.get<double>() == std::floor(value.get<double>())) {
+        // Checked against the range first: converting a double outside long long's range
+        // is undefined behaviour (found by fuzz_config with 5e81).
         number = static_cast<long long>(value.get<double>());
+    } else if (value.is_number_float() && value.get<double>() == std::floor(value.get<double>())) {
+        fail(std::string(field) + " must be between " + std::to_string(min) + " and " + std::to_string(max) +
+             ", got " + value.dump() + ".");
     } else {
         fail(std::string(field) + " must be a whole number, got " + type_name(value) + " " + value.dump() + ".");
     }

@@ -86,6 +86,8 @@ TEST(Config, EachBadValueNamesItsField) {
         {R"({"EndpointId": "a", "ApiBaseUrl": "https://user:pw@host/v2"})", "ApiBaseUrl"},
         {R"({"EndpointId": "a", "CaBundle": "/no/such/file.pem"})", "CaBundle"},
         {R"({"EndpointId": 42})", "EndpointId"},
+        {R"({"EndpointId": "a", "MaxConcurrent": 5.06667e+81})", "MaxConcurrent"},
+        {R"({"EndpointId": "a", "StartupTimeoutSec": -1e300})", "StartupTimeoutSec"},
     };
     for (const auto& [json, field] : cases) {
         const std::string message = config_error(json);
