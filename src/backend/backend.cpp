@@ -190,7 +190,7 @@ void Backend::generate(const std::string& request_json, const std::string& call_
                 emit(Phase::done, "Done: " + std::to_string(delivered) + " image(s)", lease.worker_id, 1.0, 1.0);
                 return;
             } catch (const Error& error) {
-                // The v2 gateway says its SwarmUI is starting (503) or briefly unreachable (502):
+                // The v2 gateway reports its SwarmUI as starting (503) or briefly unreachable (502):
                 // wait as it asks, within the generation deadline, and send the request again.
                 if (swarm::is_worker_transient(error) && !cancel.cancelled() && summary["images"].empty() &&
                     ++transient_retries <= kMaxTransientRetries && !generation_deadline.expired()) {

@@ -127,8 +127,8 @@ void WorkerPool::run_acquisition(std::shared_ptr<Slot> slot) {
     }
     AcquireContext context{client_, tracker_, api_key_, poll_cap, deadline, settings_.url_policy,
                            slot->withdraw, abort_, report};
-    // A v2 worker releases itself after idle_seconds without a generation; ask for a
-    // little more than we keep it warm, so our own release comes first.
+    // A v2 worker releases itself after idle_seconds without a generation. Ask for a
+    // little more than we keep it warm, so that our own release comes first.
     context.idle_seconds = std::clamp(settings_.keep_warm_sec + 30, 5, 3600);
     // The grace counts from the lease start and must cover readiness plus the handover.
     context.startup_grace_seconds = std::clamp(settings_.startup_timeout_sec + 120, 60, 3600);
@@ -212,8 +212,8 @@ Checkout WorkerPool::acquire(const CancelToken& cancel, const LifecycleFn& repor
 
     auto leave = [&] {
         --waiters_;
-        // Withdraw acquisitions nobody waits for any more: a queued job is cancelled,
-        // one already on a worker is kept warm, because it already bills.
+        // Withdraw acquisitions that no request waits for any more. A queued job is
+        // cancelled; one already on a worker is kept warm, because it already bills.
         int starting = 0;
         for (const auto& slot : slots_) starting += slot->state == SlotState::starting ? 1 : 0;
         for (auto it = slots_.rbegin(); it != slots_.rend() && starting > waiters_; ++it) {

@@ -1,4 +1,4 @@
-// What both worker protocols need to acquire a worker, and the waits they share.
+// Shared context, helpers and waits of the two worker protocols.
 #pragma once
 
 #include <functional>
@@ -42,7 +42,7 @@ struct AcquireContext {
     int keepalive_seconds = 3600;
 };
 
-// Thrown when the worker answers with the other protocol's unknown-action reply.
+// Thrown when the worker replies with the other protocol's unknown-action error.
 class ProtocolMismatch : public Error {
 public:
     ProtocolMismatch(int actual_protocol, const std::string& message)

@@ -16,7 +16,8 @@ using runpod::JobState;
 constexpr int kMaxKeepaliveTries = 3;
 
 std::string describe_failure(const Job& job) {
-    std::string text = job.error.empty() ? (job.output.is_null() ? "" : job.output.dump()) : job.error;
+    std::string text = job.error;
+    if (text.empty() && !job.output.is_null()) text = job.output.dump();
     if (text.size() > 400) text = text.substr(0, 400) + "...";
     return text.empty() ? "no error text" : text;
 }
