@@ -14,6 +14,7 @@
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "http/client.hpp"
+#include "swarm/replies.hpp"
 
 namespace swarmpod::swarm {
 
@@ -21,36 +22,6 @@ struct WorkerAddress {
     std::string base_url;      // e.g. "https://abc123-7801.proxy.runpod.net", no trailing slash
     std::string bearer_token;  // v2 lease token; empty for v1 workers
 };
-
-// Meaning of a worker-side failure for the caller.
-enum class WorkerState {
-    reported_error,  // SwarmUI ran the call and returned an error: fail the generation
-    starting,        // v2 gateway, HTTP 503 worker_starting: SwarmUI is booting, wait and retry
-    upstream_down,   // v2 gateway, HTTP 502 worker_upstream_down: SwarmUI unreachable, wait and retry
-    lease_ended,     // v2 gateway, HTTP 401 worker_unauthorized: the lease token is no longer valid
-};
-
-// Error(worker) with the reason the worker failed. Callers that only catch Error see
-// the same status and message.
-class WorkerError : public Error {
-public:
-    WorkerError(WorkerState state, const std::string& message, Millis retry_after = Millis(0))
-        : Error(Status::worker, message), state_(state), retry_after_(retry_after) {}
-    WorkerState state() const noexcept { return state_; }
-    // The gateway's Retry-After header; zero when it sent none.
-    Millis retry_after() const noexcept { return retry_after_; }
-
-private:
-    WorkerState state_;
-    Millis retry_after_;
-};
-
-// Returns true for a WorkerError after which waiting and calling again can succeed:
-// worker_starting (503) and worker_upstream_down (502).
-bool is_worker_transient(const Error& error) noexcept;
-// Returns true for a WorkerError saying the lease ended (401 worker_unauthorized): drop
-// the lease and lease a worker again.
-bool is_lease_ended(const Error& error) noexcept;
 
 class Client {
 public:
@@ -98,19 +69,11 @@ public:
     std::string session_id() const;
 
 private:
-    struct Reply {
-        nlohmann::json body;
-        bool invalid_session = false;
-    };
-
     http::Response post(const std::string& route, std::string body, Deadline deadline,
                         const CancelToken* cancel);
     http::Response send(http::Request request, const std::string& request_label, Deadline deadline,
                         const CancelToken* cancel);
     http::Headers common_headers(const char* accept) const;
-    Reply interpret(const std::string& route, const http::Response& response) const;
-    [[noreturn]] void throw_http_error(const std::string& request_label, const http::Response& response,
-                                       const nlohmann::json& parsed) const;
     std::string renew_session(const std::string& stale, Deadline deadline, const CancelToken* cancel);
 
     http::Client& http_;

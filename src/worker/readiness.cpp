@@ -10,10 +10,20 @@ namespace {
 
 using nlohmann::json;
 
-struct BackendCounts {
-    int total = 0, running = 0, loading = 0, failed = 0;
-    std::string failed_summary;
-};
+// The last error lines the worker's SwarmUI logged, for the "backend errored" message.
+std::string recent_error_lines(swarm::Client& client) {
+    try {
+        json reply = client.call("ListRecentLogMessages", json{{"types", json::array({"Error"})},
+                                                                {"last_sequence_ids", json::object()}},
+                                 Deadline::in(Millis(20000)));
+        return recent_error_text(reply);
+    } catch (const std::exception& error) {
+        SP_DEBUG("Reading the worker's recent errors failed: {}", error.what());
+        return "";
+    }
+}
+
+}  // namespace
 
 BackendCounts count_backends(const json& reply) {
     BackendCounts counts;
@@ -32,32 +42,21 @@ BackendCounts count_backends(const json& reply) {
     return counts;
 }
 
-// The last error lines the worker's SwarmUI logged, for the "backend errored" message.
-std::string recent_error_lines(swarm::Client& client) {
-    try {
-        json reply = client.call("ListRecentLogMessages", json{{"types", json::array({"Error"})},
-                                                                {"last_sequence_ids", json::object()}},
-                                 Deadline::in(Millis(20000)));
-        std::vector<std::string> lines;
-        const json& messages = reply.contains("data") ? reply["data"] : reply;
-        for (const auto& [type, entries] : messages.items()) {
-            if (!entries.is_array()) continue;
-            for (const json& entry : entries) {
-                if (entry.is_object() && entry.contains("message")) lines.push_back(entry.value("message", ""));
-            }
+std::string recent_error_text(const json& reply) {
+    std::vector<std::string> lines;
+    const json& messages = reply.contains("data") ? reply["data"] : reply;
+    for (const auto& [type, entries] : messages.items()) {
+        if (!entries.is_array()) continue;
+        for (const json& entry : entries) {
+            if (entry.is_object() && entry.contains("message")) lines.push_back(entry.value("message", ""));
         }
-        std::string text;
-        for (std::size_t i = lines.size() > 2 ? lines.size() - 2 : 0; i < lines.size(); ++i) {
-            text += (text.empty() ? "" : " | ") + lines[i];
-        }
-        return text.substr(0, 600);
-    } catch (const std::exception& error) {
-        SP_DEBUG("Reading the worker's recent errors failed: {}", error.what());
-        return "";
     }
+    std::string text;
+    for (std::size_t i = lines.size() > 2 ? lines.size() - 2 : 0; i < lines.size(); ++i) {
+        text += (text.empty() ? "" : " | ") + lines[i];
+    }
+    return text.substr(0, 600);
 }
-
-}  // namespace
 
 void wait_until_ready(http::Client& http, const Lease& lease, const ReadinessLimits& limits, const CancelToken& cancel,
                       const LifecycleFn& report) {

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "log/log.hpp"
+#include "worker/worker_outputs.hpp"
 
 namespace swarmpod::worker {
 namespace {
@@ -14,13 +15,6 @@ using runpod::JobState;
 // A keepalive that lands on another idle worker is cancelled (which stops that worker)
 // and sent again; with that worker stopping, the next one goes to the woken worker.
 constexpr int kMaxKeepaliveTries = 3;
-
-std::string describe_failure(const Job& job) {
-    std::string text = job.error;
-    if (text.empty() && !job.output.is_null()) text = job.output.dump();
-    if (text.size() > 400) text = text.substr(0, 400) + "...";
-    return text.empty() ? "no error text" : text;
-}
 
 // Polls until the job leaves the queue or ends, withdrawing it when asked to while it
 // is still queued.
@@ -91,31 +85,9 @@ Lease acquire_v1(AcquireContext& context) {
     lease.picked_at = Clock::now();
     wakeup = wait_until_done(context, wakeup, watch);
     context.tracker.remove(wakeup.id);
-    if (wakeup.state != JobState::completed) {
-        if (is_v2_unknown_action(wakeup)) {
-            throw ProtocolMismatch(2, "The worker rejected the v1 'wakeup' action: it runs the v2 (lease) image.");
-        }
-        throw Error(Status::job_failed, "The RunPod wakeup job " + wakeup.id + " ended " +
-                                            runpod::job_state_name(wakeup.state) + ": " + describe_failure(wakeup) +
-                                            ". Check the worker logs in the RunPod console.");
-    }
-    const nlohmann::json& out = wakeup.output;
-    if (out.is_object() && out.value("error_id", "") == "unknown_action") {
-        throw ProtocolMismatch(2, "The worker rejected the v1 'wakeup' action: it runs the v2 (lease) image.");
-    }
-    if (!out.is_object() || !out.value("success", false)) {
-        const std::string reason =
-            out.is_object() ? out.value("error", std::string("no error text")) : describe_failure(wakeup);
-        throw Error(Status::worker, "The worker reported a failed wakeup: " + reason);
-    }
-    if (!out.contains("public_url") || !out["public_url"].is_string() || out["public_url"].get<std::string>().empty()) {
-        throw Error(Status::bad_response, "The wakeup job " + wakeup.id +
-                                              " completed without the worker's public_url; the endpoint does not run "
-                                              "a SwarmUI RunPod worker image.");
-    }
-    lease.public_url = check_worker_url(out["public_url"].get<std::string>(), context.url_policy);
-    lease.worker_id = out.value("worker_id", wakeup.worker_id);
-    if (lease.worker_id.empty()) lease.worker_id = wakeup.worker_id;
+    const WakeupOutput output = parse_wakeup_output(wakeup);
+    lease.public_url = check_worker_url(output.public_url, context.url_policy);
+    lease.worker_id = output.worker_id;
     lease.queue_seconds = wakeup.delay_ms ? static_cast<double>(*wakeup.delay_ms) / 1000.0 : 0.0;
     SP_INFO("Worker {} woke after {:.1f} s at {}", lease.worker_id, seconds_since(lease.requested_at),
             lease.public_url);
@@ -140,7 +112,7 @@ Lease acquire_v1(AcquireContext& context) {
             context.tracker.remove(keepalive.id);
             throw Error(Status::job_failed, "The keepalive job " + keepalive.id + " ended " +
                                                 runpod::job_state_name(keepalive.state) +
-                                                " before holding the worker: " + describe_failure(keepalive));
+                                                " before holding the worker: " + describe_job_failure(keepalive));
         }
         if (keepalive.worker_id.empty() || keepalive.worker_id == lease.worker_id) {
             lease.hold_job_id = keepalive.id;

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "log/log.hpp"
+#include "worker/worker_outputs.hpp"
 
 namespace swarmpod::worker {
 namespace {
@@ -16,69 +17,22 @@ using runpod::JobState;
 // after this long without one we also read /status, whose output aggregates the chunks.
 constexpr Millis kStatusFallbackAfter{3000};
 
-std::optional<json> first_output_from_status(const Job& job) {
-    if (job.output.is_array() && !job.output.empty()) return job.output.front();
-    if (job.output.is_object() && job.output.contains("token")) return job.output;
-    return std::nullopt;
-}
-
 Lease lease_from_output(AcquireContext& context, const json& out, const Job& job, Lease lease) {
-    if (!out.is_object()) {
-        throw Error(Status::bad_response, "The lease job " + job.id + " streamed " + out.dump().substr(0, 200) +
-                                              " instead of a lease object.");
-    }
-    if (out.value("error_id", "") == "unknown_action" || out.value("error", "").find("Unknown action") == 0) {
-        // The v1 image answers "Unknown action: lease"; the v2 image names the action in quotes.
-        if (out.value("error", "").find("Unknown action: lease") != std::string::npos) {
-            throw ProtocolMismatch(1, "The worker does not know the 'lease' action: it runs the v1 image.");
-        }
-    }
-    if (!out.value("success", false)) {
-        const std::string reason = out.value("error", std::string("no error text"));
-        if (reason.find("Unknown action: lease") != std::string::npos) {
-            throw ProtocolMismatch(1, "The worker does not know the 'lease' action: it runs the v1 image.");
-        }
-        throw Error(Status::worker, "The RunPod worker refused the lease: " + reason +
-                                        (out.contains("error_id") ? " (error_id " + out.value("error_id", "") + ")" : ""));
-    }
-    const int protocol = out.value("protocol", 0);
-    const std::string url = out.value("public_url", "");
-    const std::string token = out.value("token", "");
-    if (protocol < 2 || url.empty() || token.empty()) {
-        throw Error(Status::worker,
-                    "The RunPod worker's lease output has no protocol 2 URL and token: the worker image is too old. "
-                    "Point the endpoint at a SwarmUI worker image with leases (2.0.0 or later), or set WorkerProtocol "
-                    "to \"v1\".");
-    }
-    lease.protocol = protocol;
-    lease.token = token;
-    log::add_secret(token);
-    lease.public_url = check_worker_url(url, context.url_policy);
-    lease.worker_id = out.value("worker_id", job.worker_id);
-    if (lease.worker_id.empty()) lease.worker_id = job.worker_id;
-    auto limit = [&](const char* key, int asked) {
-        const json& value = out.contains(key) ? out[key] : json();
-        return value.is_number() ? value.get<double>() : static_cast<double>(asked);
-    };
-    lease.idle_seconds = limit("idle_seconds", context.idle_seconds);
-    lease.startup_grace_seconds = limit("startup_grace_seconds", context.startup_grace_seconds);
-    lease.max_lease_seconds = limit("max_lease_seconds", context.max_lease_seconds);
+    const LeaseOutput parsed = parse_lease_output(out, job);
+    lease.protocol = parsed.protocol;
+    lease.token = parsed.token;
+    log::add_secret(parsed.token);
+    lease.public_url = check_worker_url(parsed.public_url, context.url_policy);
+    lease.worker_id = parsed.worker_id;
+    lease.idle_seconds = parsed.idle_seconds.value_or(context.idle_seconds);
+    lease.startup_grace_seconds = parsed.startup_grace_seconds.value_or(context.startup_grace_seconds);
+    lease.max_lease_seconds = parsed.max_lease_seconds.value_or(context.max_lease_seconds);
     if (lease.max_lease_seconds > 0 && lease.max_lease_seconds < context.max_lease_seconds) {
         SP_INFO("Worker {} caps leases at {:.0f} s (asked {} s)", lease.worker_id, lease.max_lease_seconds,
                 context.max_lease_seconds);
     }
     lease.queue_seconds = job.delay_ms ? static_cast<double>(*job.delay_ms) / 1000.0 : 0.0;
     return lease;
-}
-
-std::string release_reason(const Job& job) {
-    if (job.output.is_array()) {
-        for (const json& chunk : job.output) {
-            if (chunk.is_object() && chunk.value("released", false)) return chunk.value("reason", "released");
-        }
-    }
-    if (job.output.is_object() && job.output.value("released", false)) return job.output.value("reason", "released");
-    return std::string("job ") + runpod::job_state_name(job.state);
 }
 
 }  // namespace
@@ -126,11 +80,11 @@ Lease acquire_v2(AcquireContext& context) {
                 if (status.state == JobState::in_progress && lease.picked_at == Clock::time_point{}) {
                     lease.picked_at = Clock::now();
                 }
-                if (auto first = first_output_from_status(status)) {
+                if (auto first = first_lease_output(status)) {
                     SP_DEBUG("Read the first output of lease job {} from /status", job.id);
                     lease = lease_from_output(context, *first, status, lease);
                     if (runpod::is_terminal(status.state)) {
-                        throw Error(Status::job_failed, "The lease job " + job.id + " ended (" + release_reason(status) +
+                        throw Error(Status::job_failed, "The lease job " + job.id + " ended (" + lease_release_reason(status) +
                                                             ") before a worker was ready.");
                     }
                     break;
@@ -174,7 +128,7 @@ std::optional<std::string> check_v2_lease(runpod::Client& client, const Lease& l
     try {
         Job job = client.status(lease.hold_job_id, Deadline::in(Millis(15000)));
         if (!runpod::is_terminal(job.state)) return std::nullopt;
-        return release_reason(job);
+        return lease_release_reason(job);
     } catch (const Error& error) {
         if (error.status() == Status::not_found || error.status() == Status::auth) return std::string("job gone");
         SP_DEBUG("Checking lease {} failed: {}", lease.hold_job_id, error.what());

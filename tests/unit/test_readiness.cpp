@@ -100,4 +100,36 @@ TEST(Readiness, NeverAnsweredNamesPort) {
     EXPECT_NE(message.find("7801"), std::string::npos) << message;
 }
 
+TEST(BackendCounts, CountsByStatus) {
+    const nlohmann::json reply = nlohmann::json::parse(R"({
+        "0": {"type": "comfyui_selfstart", "status": "running"},
+        "1": {"type": "comfyui_selfstart", "status": "loading"},
+        "2": {"type": "comfyui_selfstart", "status": "waiting"},
+        "3": {"type": "swarmswarmbackend", "status": "errored"},
+        "4": {"status": "disabled"},
+        "5": {"status": "idle"},
+        "6": "not a backend"})");
+    const swarmpod::worker::BackendCounts counts = swarmpod::worker::count_backends(reply);
+    EXPECT_EQ(counts.total, 6);
+    EXPECT_EQ(counts.running, 1);
+    EXPECT_EQ(counts.loading, 2);
+    EXPECT_EQ(counts.failed, 2);
+    EXPECT_EQ(counts.failed_summary, "swarmswarmbackend=errored");
+}
+
+TEST(BackendCounts, NonObjectReplyIsEmpty) {
+    EXPECT_EQ(swarmpod::worker::count_backends(nlohmann::json::array({1})).total, 0);
+}
+
+TEST(RecentErrorText, LastTwoMessages) {
+    const nlohmann::json reply = nlohmann::json::parse(
+        R"({"data": {"Error": [{"message": "one"}, {"message": "two"}, {"message": "three"}]}})");
+    EXPECT_EQ(swarmpod::worker::recent_error_text(reply), "two | three");
+}
+
+TEST(RecentErrorText, CutTo600Bytes) {
+    const nlohmann::json reply = {{"Error", {{{"message", std::string(1000, 'x')}}}}};
+    EXPECT_EQ(swarmpod::worker::recent_error_text(reply).size(), 600u);
+}
+
 }  // namespace
