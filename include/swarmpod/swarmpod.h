@@ -311,7 +311,9 @@ SWARMPOD_API int32_t SWARMPOD_CALL swarmpod_backend_list_models(swarmpod_backend
 /*
  * Returns a snapshot of the backend as a JSON object: endpoint, protocol, workers
  * (each with id, state, age, in_use), counts of warm/starting/max workers, model
- * count, GPU-seconds and estimated cost of this session, and the last error. It never
+ * count, GPU-seconds and estimated cost of this session, the last error, and a
+ * "notice" that is empty unless the backend limits itself (for example to one v1 worker
+ * at a time when RunPod does not report which worker runs a keepalive job). It never
  * contains an API key or a worker token. Sends nothing over the network.
  * *out_json is freed with swarmpod_string_free. Thread-safe.
  */

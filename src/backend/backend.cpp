@@ -267,6 +267,7 @@ json Backend::status() {
     int warm = 0, starting = 0, in_use = 0;
     double billed = 0;
     std::string last_error = last_error_;
+    std::string notice;
     for (const auto& [key, pool] : pools_) {
         json pool_status = pool->status();
         for (auto& worker : pool_status["workers"]) {
@@ -278,6 +279,7 @@ json Backend::status() {
         in_use += pool_status.value("in_use", 0);
         billed += pool_status.value("estimated_billed_seconds", 0.0);
         if (last_error.empty()) last_error = pool_status.value("last_error", "");
+        if (notice.empty()) notice = pool_status.value("single_worker_reason", "");
     }
     const int protocol = protocols_.get(config_.endpoint_id);
     return json{{"endpoint_id", config_.endpoint_id},
@@ -295,6 +297,7 @@ json Backend::status() {
                 {"estimated_billed_seconds", billed},
                 {"estimated_cost", billed * config_.cost_per_gpu_second},
                 {"last_error", last_error},
+                {"notice", notice},
                 {"config", describe_config(config_)}};
 }
 

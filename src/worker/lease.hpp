@@ -14,6 +14,9 @@ struct Lease {
     std::string hold_job_id;   // the running job that holds the worker (v1 keepalive, v2 lease); empty once ended
     std::string wakeup_job_id; // v1 only
     int protocol = 1;
+    // v1: false when RunPod did not report which worker runs the keepalive job, so
+    // nothing proved that the keepalive holds the worker at public_url.
+    bool hold_verified = true;
 
     Clock::time_point requested_at{};  // when we submitted the first job for this worker
     Clock::time_point picked_at{};     // when RunPod first reported our job IN_PROGRESS (or done)

@@ -86,6 +86,16 @@ Lease WorkerPool::acquire_with_protocol(AcquireContext& context) {
                 // could land on that worker instead. One v1 acquisition at a time lets
                 // each keepalive find only its own idle worker.
                 std::lock_guard<std::mutex> one_at_a_time(v1_acquisition_);
+                {
+                    // Another acquisition may have found, while this one waited for the
+                    // lock, that this endpoint gets one v1 worker at a time.
+                    std::lock_guard<std::mutex> lock(mutex_);
+                    int held = 0;
+                    for (const auto& slot : slots_) held += slot->state == SlotState::warm || slot->state == SlotState::in_use;
+                    if (held >= max_workers_locked()) {
+                        throw Error(Status::cancelled, "Not starting a second v1 worker: " + single_worker_reason_);
+                    }
+                }
                 lease = acquire_v1(context);
             }
             if (settings_.forced_protocol == 0 && protocols_.get(endpoint) != protocol) {
@@ -141,6 +151,7 @@ void WorkerPool::run_acquisition(std::shared_ptr<Slot> slot) {
             std::lock_guard<std::mutex> lock(mutex_);
             slot->lease = lease;
             slot->worker_id = lease.worker_id;
+            note_unverified_hold_locked(lease);
         }
         ReadinessLimits limits;
         limits.deadline = deadline;
@@ -267,7 +278,7 @@ Checkout WorkerPool::acquire(const CancelToken& cancel, const LifecycleFn& repor
         }
         int starting = 0;
         for (const auto& slot : slots_) starting += slot->state == SlotState::starting && !slot->withdraw.cancelled();
-        if (workers_to_start_locked() > 0 && static_cast<int>(slots_.size()) < settings_.max_workers) {
+        if (workers_to_start_locked() > 0 && static_cast<int>(slots_.size()) < max_workers_locked()) {
             start_acquisition_locked();
         }
         // Report the progress of the acquisition this request most likely gets.
@@ -289,11 +300,11 @@ Checkout WorkerPool::acquire(const CancelToken& cancel, const LifecycleFn& repor
             }
             break;
         }
-        if (starting >= waiters_ || static_cast<int>(slots_.size()) >= settings_.max_workers) {
+        if (starting >= waiters_ || static_cast<int>(slots_.size()) >= max_workers_locked()) {
             bool any_starting = false;
             for (const auto& slot : slots_) any_starting |= slot->state == SlotState::starting;
             if (!any_starting && last_message.empty()) {
-                last_message = "Waiting for a free worker (" + std::to_string(settings_.max_workers) + " in use)";
+                last_message = "Waiting for a free worker (" + std::to_string(max_workers_locked()) + " in use)";
                 lock.unlock();
                 report(kPhaseQueued, last_message, "");
                 lock.lock();
@@ -301,6 +312,20 @@ Checkout WorkerPool::acquire(const CancelToken& cancel, const LifecycleFn& repor
         }
         changed_.wait_for(lock, Millis(100));
     }
+}
+
+// A v1 keepalive job cannot be addressed to a worker. When RunPod reports which worker
+// runs it, the pool checks that it is the woken one; when RunPod does not, a second
+// worker's keepalive could hold the first worker and leave the second one billing
+// unheld, so the pool keeps one v1 worker at a time from then on.
+int WorkerPool::max_workers_locked() const { return single_worker_reason_.empty() ? settings_.max_workers : 1; }
+
+void WorkerPool::note_unverified_hold_locked(const Lease& lease) {
+    if (lease.protocol != 1 || lease.hold_verified || !single_worker_reason_.empty()) return;
+    single_worker_reason_ = "RunPod did not report which worker runs keepalive job " + lease.hold_job_id +
+                            ", so swarmpod cannot check that it holds the worker it uses; it keeps one v1 worker "
+                            "at a time. A v2 worker image removes this limit.";
+    if (settings_.max_workers > 1) SP_WARN("{}", single_worker_reason_);
 }
 
 std::optional<double> WorkerPool::generation_estimate_locked() const {
@@ -497,6 +522,7 @@ void WorkerPool::monitor_loop() {
             slot->renewing = false;
             if (renewed) {
                 slot->lease = lease;
+                note_unverified_hold_locked(lease);
             } else {
                 slot->release_after_use = true;
             }
@@ -564,7 +590,9 @@ nlohmann::json WorkerPool::status() const {
             {"warm", warm},
             {"starting", starting},
             {"in_use", in_use},
-            {"max", settings_.max_workers},
+            {"max", max_workers_locked()},
+            {"max_configured", settings_.max_workers},
+            {"single_worker_reason", single_worker_reason_},
             {"waiting_requests", waiters_},
             {"leases_started", leases_started_},
             {"estimated_billed_seconds", released_billed_seconds_ + live_billed},

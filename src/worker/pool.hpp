@@ -88,6 +88,9 @@ private:
     void start_acquisition_locked();
     // How many more workers to start for the waiting requests (see pool.cpp).
     int workers_to_start_locked() const;
+    // MaxConcurrent, or 1 once a v1 keepalive could not be verified (see pool.cpp).
+    int max_workers_locked() const;
+    void note_unverified_hold_locked(const Lease& lease);
     std::optional<double> generation_estimate_locked() const;
     void run_acquisition(std::shared_ptr<Slot> slot);
     Lease acquire_with_protocol(AcquireContext& context);
@@ -114,6 +117,7 @@ private:
     double released_billed_seconds_ = 0;
     std::vector<double> generation_seconds_;  // recent in-use durations, newest last
     int leases_started_ = 0;
+    std::string single_worker_reason_;  // set once; the status snapshot shows it
     CancelToken abort_;
     std::mutex v1_acquisition_;
     std::thread monitor_;

@@ -115,6 +115,7 @@ Lease acquire_v1(AcquireContext& context) {
                                                 " before holding the worker: " + describe_job_failure(keepalive));
         }
         if (keepalive.worker_id.empty() || keepalive.worker_id == lease.worker_id) {
+            lease.hold_verified = !keepalive.worker_id.empty();
             lease.hold_job_id = keepalive.id;
             lease.hold_expires_at = submitted + std::chrono::seconds(context.keepalive_seconds);
             break;
@@ -159,6 +160,7 @@ bool renew_v1(AcquireContext& context, Lease& lease) {
         }
         if (keepalive.state == JobState::in_progress &&
             (keepalive.worker_id.empty() || keepalive.worker_id == lease.worker_id)) {
+            lease.hold_verified = lease.hold_verified && !keepalive.worker_id.empty();
             context.tracker.remove(lease.hold_job_id);
             lease.hold_job_id = keepalive.id;
             lease.hold_expires_at = submitted + std::chrono::seconds(context.keepalive_seconds);

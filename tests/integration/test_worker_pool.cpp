@@ -415,3 +415,49 @@ TEST(WorkerPool, WorkerStartingIsWaitedOut) {
 }
 
 }  // namespace
+
+namespace {
+
+// RunPod does not always report which worker runs a job. Without the keepalive's worker
+// id the pool cannot prove it holds the worker it uses, so it keeps one v1 worker at a
+// time and says so in the status snapshot.
+TEST(WorkerPool, V1WithoutWorkerIdsKeepsOneWorker) {
+    // Generations 5 times longer than the cold start: four requests at once would
+    // start more workers if the pool were allowed to.
+    EmulatorProcess emulator({"--protocol", "v1", "--cold-start-ms", "300", "--generation-ms", "1500",
+                              "--max-workers", "3"});
+    post_json(emulator, "/admin/faults",
+              R"([{"route": "status", "kind": "hide_worker_id"}, {"route": "stream", "kind": "hide_worker_id"}])");
+    Backend backend(emulator_config(emulator, "\"MaxConcurrent\": 3, \"KeepWarmSec\": 5, \"WorkerProtocol\": \"v1\""));
+    Collector warm_up;
+    ASSERT_EQ(generate(backend.get(), kRequest, "test-key", warm_up).status, SWARMPOD_OK);
+    std::vector<GenerateOutcome> outcomes(4);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 4; ++i) {
+        threads.emplace_back([&, i] {
+            Collector collector;
+            outcomes[i] = generate(backend.get(), kRequest, "test-key", collector);
+        });
+    }
+    for (auto& thread : threads) thread.join();
+
+    for (const auto& outcome : outcomes) ASSERT_EQ(outcome.status, SWARMPOD_OK) << outcome.message;
+    const json status = backend_status(backend.get());
+    EXPECT_NE(status.value("notice", "").find("one v1 worker at a time"), std::string::npos) << status.dump();
+    const json ledger = emulator.ledger();
+    EXPECT_EQ(ledger["workers"].size(), 1u) << ledger.dump();
+    EXPECT_EQ(count_jobs(ledger, "wakeup"), 1);
+}
+
+// With worker ids reported, the same load may use more than one v1 worker and the
+// status has no notice.
+TEST(WorkerPool, V1WithWorkerIdsHasNoNotice) {
+    EmulatorProcess emulator({"--protocol", "v1", "--cold-start-ms", "300", "--generation-ms", "100"});
+    Backend backend(emulator_config(emulator, "\"KeepWarmSec\": 5, \"WorkerProtocol\": \"v1\""));
+    Collector collector;
+    ASSERT_EQ(generate(backend.get(), kRequest, "test-key", collector).status, SWARMPOD_OK);
+    const json status = backend_status(backend.get());
+    EXPECT_EQ(status.value("notice", "?"), "") << status.dump();
+}
+
+}  // namespace

@@ -10,7 +10,8 @@ namespace {
 constexpr std::int64_t rate_window_ms = 10000;
 
 const std::set<std::string> known_kinds = {"status", "reset", "slow", "drop_stream_chunk", "worker_death",
-                                           "crash_loop", "end_job", "corrupt_image", "truncate_image"};
+                                           "crash_loop", "end_job", "corrupt_image", "truncate_image",
+                                           "hide_worker_id"};
 
 bool route_matches(const std::string& pattern, const std::string& route)
 {

@@ -25,6 +25,7 @@ namespace emulator {
 //                     TIMED_OUT) and its worker stops, before the reply is computed
 //   corrupt_image     on route "image": one byte in the middle of the next encoded image is flipped
 //   truncate_image    on route "image": the next encoded image loses its second half
+//   hide_worker_id    on status, stream, runsync or cancel: the job reply has no workerId, as RunPod may send it
 // The ledger records the hash of the bytes actually sent, with `damage` naming the last two kinds.
 struct FaultRule {
     std::string route;

@@ -93,6 +93,17 @@ void send_job(Exchange& exchange, const std::optional<nlohmann::json>& job)
     }
 }
 
+// RunPod may leave workerId out of a job reply; a hide_worker_id rule makes the emulator do so.
+void omit_worker_id(HttpResponse& response)
+{
+    nlohmann::json body = nlohmann::json::parse(response.body(), nullptr, false);
+    if (!body.is_object() || body.erase("workerId") == 0) {
+        return;
+    }
+    response.body() = body.dump();
+    response.prepare_payload();
+}
+
 } // namespace
 
 RunPodApi::RunPodApi(const Config& config, Scheduler& scheduler, Faults& faults)
@@ -165,6 +176,11 @@ void RunPodApi::handle(Exchange& exchange)
         }
         if (fault->kind == "end_job" && !job_id.empty()) {
             scheduler_.end_job_with(job_id, fault->job_status);
+        }
+        if (fault->kind == "hide_worker_id") {
+            handle_endpoint(exchange, operation, job_id);
+            omit_worker_id(exchange.response);
+            return;
         }
         if (fault->kind == "drop_stream_chunk") {
             // The reply is computed, so the chunks are consumed, and then lost with the connection.
