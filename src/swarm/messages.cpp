@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
+#include "core/json_limits.hpp"
 
 namespace swarmpod::swarm {
 namespace {
@@ -136,6 +137,13 @@ const char* message_kind_name(MessageKind kind) noexcept {
 }
 
 WsMessage parse_message(std::string text) {
+    // An error or discard_indices value is printed into messages, and printing recurses
+    // once per nesting level.
+    if (json_depth_exceeds(text)) {
+        throw Error(Status::bad_response, "The worker sent a WebSocket message of " + std::to_string(text.size()) +
+                                              " bytes with JSON nested deeper than " + std::to_string(kMaxJsonDepth) +
+                                              " levels.");
+    }
     json root = json::parse(text, nullptr, /*allow_exceptions=*/false);
     const std::size_t size = text.size();
     // The parsed JSON holds its own copy of every string, so the frame can go now.

@@ -46,8 +46,8 @@ struct WsMessage {
 // Parses one text frame. `text` is taken by value and released before the large
 // strings are moved out of the parsed JSON, so an image message is held at most twice
 // (raw text and parsed JSON) and never three times. Throws Error(bad_response) for
-// text that is not a JSON object, and for a batch_index that is neither an integer
-// nor a string holding one, naming the value.
+// text that is not a JSON object or is nested deeper than kMaxJsonDepth, and for a
+// batch_index that is neither an integer nor a string holding one, naming the value.
 WsMessage parse_message(std::string text);
 
 }  // namespace swarmpod::swarm

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/json_fields.hpp"
 #include "log/log.hpp"
 #include "swarm/client.hpp"
 
@@ -31,12 +32,14 @@ BackendCounts count_backends(const json& reply) {
     for (const auto& [id, backend] : reply.items()) {
         if (!backend.is_object()) continue;
         ++counts.total;
-        const std::string status = backend.value("status", "");
+        const std::string status = string_member(backend, "status");
         if (status == "running") ++counts.running;
         else if (status == "loading" || status == "waiting") ++counts.loading;
         else if (status == "errored" || status == "disabled") {
             ++counts.failed;
-            if (counts.failed_summary.empty()) counts.failed_summary = backend.value("type", "backend " + id) + "=" + status;
+            if (counts.failed_summary.empty()) {
+                counts.failed_summary = string_member(backend, "type", "backend " + id) + "=" + status;
+            }
         }
     }
     return counts;
@@ -48,7 +51,7 @@ std::string recent_error_text(const json& reply) {
     for (const auto& [type, entries] : messages.items()) {
         if (!entries.is_array()) continue;
         for (const json& entry : entries) {
-            if (entry.is_object() && entry.contains("message")) lines.push_back(entry.value("message", ""));
+            if (entry.is_object() && entry.contains("message")) lines.push_back(string_member(entry, "message"));
         }
     }
     std::string text;

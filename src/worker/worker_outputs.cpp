@@ -1,6 +1,7 @@
 #include "worker/worker_outputs.hpp"
 
 #include "core/error.hpp"
+#include "core/json_fields.hpp"
 #include "worker/protocol.hpp"
 
 namespace swarmpod::worker {
@@ -8,6 +9,21 @@ namespace swarmpod::worker {
 using nlohmann::json;
 using runpod::Job;
 using runpod::JobState;
+
+namespace {
+
+// Returns the member `key` as text for a message: a string as it is, another value as
+// JSON cut to 200 bytes, and `fallback` when it is missing or null.
+std::string text_member(const json& object, const char* key, const std::string& fallback) {
+    const auto it = object.find(key);
+    if (it == object.end() || it->is_null()) return fallback;
+    if (it->is_string()) return it->get<std::string>();
+    std::string text = it->dump();
+    if (text.size() > 200) text = text.substr(0, 200) + "...";
+    return text;
+}
+
+}  // namespace
 
 std::string describe_job_failure(const Job& job) {
     std::string text = job.error;
@@ -26,12 +42,12 @@ WakeupOutput parse_wakeup_output(const Job& job) {
                                             ". Check the worker logs in the RunPod console.");
     }
     const json& out = job.output;
-    if (out.is_object() && out.value("error_id", "") == "unknown_action") {
+    if (string_member(out, "error_id") == "unknown_action") {
         throw ProtocolMismatch(2, "The worker rejected the v1 'wakeup' action: it runs the v2 (lease) image.");
     }
-    if (!out.is_object() || !out.value("success", false)) {
+    if (!true_member(out, "success")) {
         const std::string reason =
-            out.is_object() ? out.value("error", std::string("no error text")) : describe_job_failure(job);
+            out.is_object() ? text_member(out, "error", "no error text") : describe_job_failure(job);
         throw Error(Status::worker, "The worker reported a failed wakeup: " + reason);
     }
     if (!out.contains("public_url") || !out["public_url"].is_string() || out["public_url"].get<std::string>().empty()) {
@@ -41,7 +57,7 @@ WakeupOutput parse_wakeup_output(const Job& job) {
     }
     WakeupOutput wakeup;
     wakeup.public_url = out["public_url"].get<std::string>();
-    wakeup.worker_id = out.value("worker_id", job.worker_id);
+    wakeup.worker_id = string_member(out, "worker_id", job.worker_id);
     if (wakeup.worker_id.empty()) wakeup.worker_id = job.worker_id;
     return wakeup;
 }
@@ -51,31 +67,33 @@ LeaseOutput parse_lease_output(const json& out, const Job& job) {
         throw Error(Status::bad_response, "The lease job " + job.id + " streamed " + out.dump().substr(0, 200) +
                                               " instead of a lease object.");
     }
-    if (out.value("error_id", "") == "unknown_action" || out.value("error", "").find("Unknown action") == 0) {
+    const std::string error_id = string_member(out, "error_id");
+    const std::string error_text = string_member(out, "error");
+    if (error_id == "unknown_action" || error_text.find("Unknown action") == 0) {
         // The v1 image answers "Unknown action: lease"; the v2 image names the action in quotes.
-        if (out.value("error", "").find("Unknown action: lease") != std::string::npos) {
+        if (error_text.find("Unknown action: lease") != std::string::npos) {
             throw ProtocolMismatch(1, "The worker does not know the 'lease' action: it runs the v1 image.");
         }
     }
-    if (!out.value("success", false)) {
-        const std::string reason = out.value("error", std::string("no error text"));
+    if (!true_member(out, "success")) {
+        const std::string reason = text_member(out, "error", "no error text");
         if (reason.find("Unknown action: lease") != std::string::npos) {
             throw ProtocolMismatch(1, "The worker does not know the 'lease' action: it runs the v1 image.");
         }
         throw Error(Status::worker, "The RunPod worker refused the lease: " + reason +
-                                        (out.contains("error_id") ? " (error_id " + out.value("error_id", "") + ")" : ""));
+                                        (out.contains("error_id") ? " (error_id " + text_member(out, "error_id", "") + ")" : ""));
     }
     LeaseOutput lease;
-    lease.protocol = out.value("protocol", 0);
-    lease.public_url = out.value("public_url", "");
-    lease.token = out.value("token", "");
+    lease.protocol = int_member(out, "protocol", 0);
+    lease.public_url = string_member(out, "public_url");
+    lease.token = string_member(out, "token");
     if (lease.protocol < 2 || lease.public_url.empty() || lease.token.empty()) {
         throw Error(Status::worker,
                     "The RunPod worker's lease output has no protocol 2 URL and token: the worker image is too old. "
                     "Point the endpoint at a SwarmUI worker image with leases (2.0.0 or later), or set WorkerProtocol "
                     "to \"v1\".");
     }
-    lease.worker_id = out.value("worker_id", job.worker_id);
+    lease.worker_id = string_member(out, "worker_id", job.worker_id);
     if (lease.worker_id.empty()) lease.worker_id = job.worker_id;
     auto limit = [&](const char* key) -> std::optional<double> {
         const json& value = out.contains(key) ? out[key] : json();
@@ -97,10 +115,10 @@ std::optional<json> first_lease_output(const Job& job) {
 std::string lease_release_reason(const Job& job) {
     if (job.output.is_array()) {
         for (const json& chunk : job.output) {
-            if (chunk.is_object() && chunk.value("released", false)) return chunk.value("reason", "released");
+            if (true_member(chunk, "released")) return string_member(chunk, "reason", "released");
         }
     }
-    if (job.output.is_object() && job.output.value("released", false)) return job.output.value("reason", "released");
+    if (true_member(job.output, "released")) return string_member(job.output, "reason", "released");
     return std::string("job ") + runpod::job_state_name(job.state);
 }
 

@@ -9,7 +9,10 @@
 
 #include "core/error.hpp"
 #include "media/image.hpp"
+#include "runpod/job.hpp"
 #include "runpod/retry.hpp"
+#include "worker/readiness.hpp"
+#include "worker/worker_outputs.hpp"
 
 namespace swarmpod {
 namespace {
@@ -51,6 +54,32 @@ TEST(FuzzRegression, JpegHuffmanTableAfterGarbageRejected) {
     std::vector<uint8_t> bytes = jpeg_with_oversized_huffman_table();
     bytes.insert(bytes.begin() + 2, {0x12, 0x34, 0x56});
     EXPECT_THROW(media::validate_image(bytes.data(), bytes.size(), "image/jpeg"), Error);
+}
+
+// nlohmann::json's value(key, false) threw type_error for a string `success`, which no
+// Error handler caught, so the pool reported SWARMPOD_E_INTERNAL.
+TEST(FuzzRegression, LeaseOutputStringSuccessRejected) {
+    const auto output =
+        nlohmann::json::parse(R"({"success":"https:/-/pod123-7801.prXx123","version":"|1.0.0"})");
+    runpod::Job job;
+    job.id = "lease-job-1";
+    try {
+        worker::parse_lease_output(output, job);
+        FAIL() << "no error";
+    } catch (const Error& error) {
+        EXPECT_EQ(error.status(), Status::worker);
+    }
+}
+
+// value("status", "") threw type_error for a number status, out of the readiness loop.
+TEST(FuzzRegression, BackendNumberStatusCounted) {
+    const auto reply = nlohmann::json::parse(
+        R"({"0":{"type":"start","status":0,"enabled":true},)"
+        R"("1":{"type":"swarmswarmbackend","stDtus":"disabled","id":1,"enabled":false}})");
+    const worker::BackendCounts counts = worker::count_backends(reply);
+    EXPECT_EQ(counts.total, 2);
+    EXPECT_EQ(counts.running, 0);
+    EXPECT_EQ(counts.failed, 0);
 }
 
 }  // namespace

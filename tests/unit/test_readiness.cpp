@@ -127,6 +127,11 @@ TEST(RecentErrorText, LastTwoMessages) {
     EXPECT_EQ(swarmpod::worker::recent_error_text(reply), "two | three");
 }
 
+TEST(RecentErrorText, NonStringMessageEmpty) {
+    const nlohmann::json reply = {{"Error", {{{"message", 42}}, {{"message", "disk full"}}}}};
+    EXPECT_EQ(swarmpod::worker::recent_error_text(reply), "disk full");
+}
+
 TEST(RecentErrorText, CutTo600Bytes) {
     const nlohmann::json reply = {{"Error", {{{"message", std::string(1000, 'x')}}}}};
     EXPECT_EQ(swarmpod::worker::recent_error_text(reply).size(), 600u);

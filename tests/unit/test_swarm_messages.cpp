@@ -109,4 +109,18 @@ TEST(SwarmMessages, ImageThatIsNotStringRejected) {
     EXPECT_THROW(parse_message(R"({"image":{"nested":true},"batch_index":"0"})"), Error);
 }
 
+TEST(SwarmMessages, DeeplyNestedFrameRejected) {
+    // Copying or printing 100 000 nested arrays recurses once per level and overflows the stack.
+    const std::string nested = std::string(100000, '[') + std::string(100000, ']');
+    for (const std::string& frame : {R"({"error":)" + nested + "}", R"({"discard_indices":)" + nested + "}"}) {
+        try {
+            parse_message(frame);
+            FAIL() << "no error";
+        } catch (const Error& error) {
+            EXPECT_EQ(error.status(), Status::bad_response);
+            EXPECT_NE(std::string(error.what()).find("nested deeper than"), std::string::npos) << error.what();
+        }
+    }
+}
+
 }  // namespace

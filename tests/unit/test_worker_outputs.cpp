@@ -173,5 +173,39 @@ TEST(LeaseRelease, ReasonFromFinalOutput) {
     EXPECT_EQ(lease_release_reason(job_with(JobState::cancelled, nullptr)), "job CANCELLED");
 }
 
+TEST(WorkerOutputs, WrongTypesReadAsMissing) {
+    const Job wakeup = job_with(JobState::completed, json{{"success", true}, {"public_url", kProxyUrl}, {"worker_id", 7}});
+    EXPECT_EQ(parse_wakeup_output(wakeup).worker_id, "pod123");
+
+    const Job failed_wakeup = job_with(JobState::completed, json{{"success", 1}, {"error", {{"code", 5}}}});
+    try {
+        parse_wakeup_output(failed_wakeup);
+        FAIL() << "no error";
+    } catch (const Error& error) {
+        EXPECT_EQ(error.status(), Status::worker);
+        EXPECT_NE(std::string(error.what()).find(R"({"code":5})"), std::string::npos) << error.what();
+    }
+
+    for (const json& protocol : {json("2"), json(1e300), json(-1e300), json(nullptr)}) {
+        json output = first_output();
+        output["protocol"] = protocol;
+        EXPECT_EQ(status_of([&] { parse_lease_output(output, job_with(JobState::in_progress, nullptr)); }),
+                  Status::worker)
+            << protocol.dump();
+    }
+
+    json output = first_output();
+    output["protocol"] = 2.0;
+    output["worker_id"] = json::array();
+    output["error_id"] = 3;
+    const LeaseOutput lease = parse_lease_output(output, job_with(JobState::in_progress, nullptr));
+    EXPECT_EQ(lease.protocol, 2);
+    EXPECT_EQ(lease.worker_id, "pod123");
+
+    const json final_output = {{"released", true}, {"reason", 5}};
+    EXPECT_EQ(lease_release_reason(job_with(JobState::completed, final_output)), "released");
+    EXPECT_EQ(lease_release_reason(job_with(JobState::completed, json{{"released", "yes"}})), "job COMPLETED");
+}
+
 }  // namespace
 }  // namespace swarmpod::worker
