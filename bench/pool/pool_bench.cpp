@@ -1,10 +1,14 @@
 #include "pool_bench.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <numeric>
 #include <thread>
@@ -48,8 +52,20 @@ std::string backend_config(const testing::EmulatorProcess& emulator, const std::
     std::string config = "{\"EndpointId\": \"test-endpoint\", \"RunPodApiKey\": \"test-key\", \"ApiBaseUrl\": \"" +
                          emulator.api_base() + "\", \"AllowInsecureWorkerUrls\": true, \"WorkerProtocol\": \"" +
                          protocol + "\"";
+    if (extra_fields.find("\"ModelCachePath\"") == std::string::npos) {
+        config += ", \"ModelCachePath\": \"" + new_cache_folder() + "\"";
+    }
     if (!extra_fields.empty()) config += ", " + extra_fields;
     return config + "}";
+}
+
+std::string new_cache_folder() {
+    static std::atomic<int> counter{0};
+    const std::filesystem::path folder = std::filesystem::temp_directory_path() /
+                                         ("swarmpod-bench-" + std::to_string(getpid()) + "-" + std::to_string(++counter));
+    std::filesystem::remove_all(folder);
+    std::filesystem::create_directories(folder);
+    return folder.string();
 }
 
 Billing billing_from_ledger(const json& ledger) {

@@ -33,9 +33,14 @@ struct GenerationSample {
 GenerationSample timed_generation(swarmpod_backend* backend, Clock::time_point run_start);
 
 // A backend config for the emulator's endpoint, forced to `protocol` ("v1" or "v2"),
-// with `extra_fields` (JSON members without braces) appended.
+// with `extra_fields` (JSON members without braces) appended. Unless `extra_fields`
+// sets ModelCachePath, the backend gets a new empty cache folder, so no measured cold
+// start or generation time carries over from another run.
 std::string backend_config(const testing::EmulatorProcess& emulator, const std::string& protocol,
                            const std::string& extra_fields);
+
+// A new empty folder under the system's temporary directory.
+std::string new_cache_folder();
 
 struct Billing {
     double exact_seconds = 0;   // sum over workers of (stop, or now when running) - start

@@ -7,10 +7,17 @@
 // Each configuration runs against its own emulator process; --parallel of them run at
 // once. It prints one row per configuration plus the two computed oracles.
 //
+// StartupTimeoutSec and GenerationTimeoutSec are divided too (120 / scale and
+// 100 / scale), so that the times the pool assumes before it has measured any (half
+// the startup timeout up to 60 s, a tenth of the generation timeout up to 10 s) are,
+// unscaled, the 60 s and 10 s a user with the default timeouts gets.
+//
 // Usage: swarmpod_bench_pool_bursty_trace [--scale 10] [--protocol v2] [--parallel 4]
-//        [--poll-ms 2000/scale] [--configs "30:10,0:8,..."]
-// where each configuration is KeepWarmSec (unscaled seconds, a multiple of --scale) and
-// MaxConcurrent.
+//        [--poll-ms 2000/scale] [--configs "10:8,10:8:returning,..."]
+// where each configuration is KeepWarmSec (unscaled seconds, a multiple of --scale),
+// MaxConcurrent and optionally "returning": the backend then starts with the cold
+// starts and generation times persisted by one earlier run of the same trace (a user
+// who restarts SwarmUI), instead of an empty cache folder.
 #include <algorithm>
 #include <cstdio>
 #include <sstream>
@@ -50,6 +57,7 @@ std::vector<double> arrivals_sec() {
 struct Setting {
     int keep_warm_sec = 30;  // unscaled
     int max_concurrent = 10;
+    bool returning = false;  // start with the times persisted by an earlier run
 };
 
 struct Row {
@@ -61,7 +69,8 @@ struct Row {
     int distinct_workers = 0;
 };
 
-Row run_setting(const Setting& setting, int scale, const std::string& protocol, int poll_ms) {
+Row run_trace(const Setting& setting, int scale, const std::string& protocol, int poll_ms,
+              const std::string& cache_folder) {
     auto scaled_ms = [scale](double seconds) { return std::to_string(static_cast<int>(seconds * 1000 / scale)); };
     swarmpod::testing::EmulatorProcess emulator(
         {"--protocol", protocol, "--cold-start-ms", scaled_ms(kColdStartSec), "--generation-ms",
@@ -72,7 +81,9 @@ Row run_setting(const Setting& setting, int scale, const std::string& protocol, 
         "\"KeepWarmSec\": " + std::to_string(setting.keep_warm_sec / scale) +
             ", \"MaxConcurrent\": " + std::to_string(setting.max_concurrent) +
             ", \"PollIntervalMs\": " + std::to_string(poll_ms) +
-            ", \"StartupTimeoutSec\": 120, \"GenerationTimeoutSec\": 120");
+            ", \"StartupTimeoutSec\": " + std::to_string(120 / scale) +
+            ", \"GenerationTimeoutSec\": " + std::to_string(100 / scale) + ", \"ModelCachePath\": \"" + cache_folder +
+            "\"");
     swarmpod_backend* backend = nullptr;
     Row row;
     row.setting = setting;
@@ -117,16 +128,24 @@ Row run_setting(const Setting& setting, int scale, const std::string& protocol, 
     return row;
 }
 
+Row run_setting(const Setting& setting, int scale, const std::string& protocol, int poll_ms) {
+    const std::string cache_folder = new_cache_folder();
+    if (setting.returning) run_trace(setting, scale, protocol, poll_ms, cache_folder);
+    return run_trace(setting, scale, protocol, poll_ms, cache_folder);
+}
+
 std::vector<Setting> parse_settings(const std::string& text, int scale) {
     std::vector<Setting> settings;
     std::stringstream list(text);
     for (std::string item; std::getline(list, item, ',');) {
         Setting setting;
-        if (std::sscanf(item.c_str(), "%d:%d", &setting.keep_warm_sec, &setting.max_concurrent) != 2 ||
-            setting.keep_warm_sec % scale != 0) {
+        char mode[16] = "";
+        const int fields = std::sscanf(item.c_str(), "%d:%d:%15s", &setting.keep_warm_sec, &setting.max_concurrent, mode);
+        setting.returning = fields == 3 && std::string(mode) == "returning";
+        if (fields < 2 || (fields == 3 && !setting.returning) || setting.keep_warm_sec % scale != 0) {
             std::fprintf(stderr,
-                         "invalid configuration '%s': expected KEEPWARM:MAXCONCURRENT with KEEPWARM a multiple of "
-                         "--scale (%d)\n",
+                         "invalid configuration '%s': expected KEEPWARM:MAXCONCURRENT[:returning] with KEEPWARM a "
+                         "multiple of --scale (%d)\n",
                          item.c_str(), scale);
             std::exit(2);
         }
@@ -191,7 +210,7 @@ int main(int argc, char** argv) {
     const int parallel = std::max(1, int_option(argc, argv, "--parallel", 4));
     const int poll_ms = int_option(argc, argv, "--poll-ms", 2000 / scale);
     const std::string default_list =
-        "30:10,0:2,0:4,0:8,10:2,10:4,10:8,20:2,20:4,20:8,30:2,30:4,30:8,60:2,60:4,60:8,120:2,120:4,120:8";
+        "10:8,10:8:returning,0:8,0:8:returning,10:2,20:8,30:8,60:8,120:8";
     const std::vector<Setting> settings = parse_settings(string_option(argc, argv, "--configs", default_list), scale);
 
     std::printf("# pool_bursty_trace: %s\n", machine_description().c_str());
@@ -214,10 +233,11 @@ int main(int argc, char** argv) {
         for (auto& thread : wave) thread.join();
     }
 
-    std::printf("keep_warm_sec max_concurrent workers billed_s ledger_rounded_s(emulator) tti_mean_s tti_p95_s "
-                "tti_max_s failures\n");
+    std::printf("keep_warm_sec max_concurrent history workers billed_s ledger_rounded_s(emulator) tti_mean_s "
+                "tti_p95_s tti_max_s failures\n");
     for (const Row& row : rows) {
-        std::printf("%d %d %d %.1f %.0f %.1f %.1f %.1f %d%s%s\n", row.setting.keep_warm_sec, row.setting.max_concurrent,
+        std::printf("%d %d %s %d %.1f %.0f %.1f %.1f %.1f %d%s%s\n", row.setting.keep_warm_sec,
+                    row.setting.max_concurrent, row.setting.returning ? "returning" : "fresh",
                     row.billing.workers, row.billing.exact_seconds, row.billing.rounded_seconds, mean(row.tti_sec),
                     percentile(row.tti_sec, 0.95), percentile(row.tti_sec, 1.0), row.failures,
                     row.billing.running > 0 ? " (workers still running at the end)" : "",

@@ -1,6 +1,6 @@
 #include "backend/backend.hpp"
 
-#include "backend/cold_start_stats.hpp"
+#include "backend/duration_stats.hpp"
 #include "backend/forward.hpp"
 
 #include <cmath>
@@ -54,7 +54,10 @@ Backend::Backend(Config config) : config_(std::move(config)) {
     http_ = std::make_unique<http::Client>(options);
     if (!config_.api_key.empty()) log::add_secret(config_.api_key);
     journal_ = std::make_unique<worker::JobJournal>(cache_directory(config_.model_cache_path));
-    cold_starts_ = std::make_unique<ColdStartStats>(cache_directory(config_.model_cache_path));
+    cold_starts_ = std::make_unique<DurationStats>(cache_directory(config_.model_cache_path), "cold_starts.json",
+                                                   "cold-start");
+    generation_times_ = std::make_unique<DurationStats>(cache_directory(config_.model_cache_path),
+                                                        "generation_times.json", "generation-time");
     jobs_.set_journal(journal_.get());
     if (!config_.api_key.empty()) clean_orphans_async(config_.api_key);
     models_ = std::make_unique<ModelCache>(cache_directory(config_.model_cache_path), config_.endpoint_id);
@@ -251,6 +254,8 @@ worker::WorkerPool& Backend::pool_for(const std::string& api_key) {
     settings.url_policy.allow_insecure_loopback = config_.allow_insecure_worker_urls;
     settings.cold_start_estimate = [this] { return cold_starts_->estimate(config_.endpoint_id); };
     settings.record_cold_start = [this](double seconds) { cold_starts_->record(config_.endpoint_id, seconds); };
+    settings.generation_estimate = [this] { return generation_times_->estimate(config_.endpoint_id); };
+    settings.record_generation = [this](double seconds) { generation_times_->record(config_.endpoint_id, seconds); };
     auto pool = std::make_unique<worker::WorkerPool>(
         *http_, runpod::EndpointConfig{config_.api_base_url, config_.endpoint_id, api_key}, settings, jobs_,
         protocols_);

@@ -15,7 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "backend/cold_start_stats.hpp"
+#include "backend/duration_stats.hpp"
 #include "backend/config.hpp"
 #include "backend/model_cache.hpp"
 #include "backend/progress.hpp"
@@ -71,7 +71,8 @@ private:
     Config config_;
     std::unique_ptr<http::Client> http_;
     std::unique_ptr<worker::JobJournal> journal_;
-    std::unique_ptr<ColdStartStats> cold_starts_;
+    std::unique_ptr<DurationStats> cold_starts_;
+    std::unique_ptr<DurationStats> generation_times_;
     worker::JobTracker jobs_;
     worker::ProtocolMemory protocols_;
 

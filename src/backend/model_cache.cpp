@@ -8,7 +8,7 @@
 #include <sstream>
 #include <utility>
 
-#include "backend/cold_start_stats.hpp"
+#include "backend/duration_stats.hpp"
 #include "core/error.hpp"
 #include "log/log.hpp"
 #include "swarm/client.hpp"

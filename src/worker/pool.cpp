@@ -46,8 +46,6 @@ constexpr Millis kLeaseCheckInterval{15000};
 // A warm v2 worker is released by us this long before its own idle window would end,
 // so no generation is routed to a worker that is releasing itself.
 constexpr double kIdleMarginSeconds = 3;
-// A v1 keepalive is renewed (or a warm worker released) this long before it ends.
-constexpr Millis kKeepaliveMargin{90000};
 
 }  // namespace
 
@@ -143,7 +141,7 @@ void WorkerPool::run_acquisition(std::shared_ptr<Slot> slot) {
     // The grace counts from the lease start and must cover readiness plus the handover.
     context.startup_grace_seconds = std::clamp(settings_.startup_timeout_sec + 120, 60, 3600);
     context.max_lease_seconds = 3600;
-    context.keepalive_seconds = 3600;
+    context.keepalive_seconds = settings_.keepalive_seconds;
 
     try {
         Lease lease = acquire_with_protocol(context);
@@ -329,7 +327,9 @@ void WorkerPool::note_unverified_hold_locked(const Lease& lease) {
 }
 
 std::optional<double> WorkerPool::generation_estimate_locked() const {
-    if (generation_seconds_.empty()) return std::nullopt;
+    if (generation_seconds_.empty()) {
+        return settings_.generation_estimate ? settings_.generation_estimate() : std::nullopt;
+    }
     double sum = 0;
     for (double seconds : generation_seconds_) sum += seconds;
     return sum / static_cast<double>(generation_seconds_.size());
@@ -382,11 +382,14 @@ void WorkerPool::release(Checkout& checkout, ReleaseMode mode) {
     if (!checkout.slot) return;
     std::shared_ptr<Slot> slot = std::move(checkout.slot);
     bool end_now = false;
+    double generation_seconds = -1;
     {
         std::lock_guard<std::mutex> lock(mutex_);
         if (slot->state != SlotState::in_use) return;
-        if (slot->use_started != Clock::time_point{}) {
-            generation_seconds_.push_back(seconds_since(slot->use_started));
+        // Only generations that ran to the end say how long a request holds a worker.
+        if (slot->use_started != Clock::time_point{} && mode == ReleaseMode::keep_warm) {
+            generation_seconds = seconds_since(slot->use_started);
+            generation_seconds_.push_back(generation_seconds);
             if (generation_seconds_.size() > 20) generation_seconds_.erase(generation_seconds_.begin());
         }
         // With KeepWarmSec 0 a worker is still handed to a request that waits for one:
@@ -405,6 +408,7 @@ void WorkerPool::release(Checkout& checkout, ReleaseMode mode) {
         }
         changed_.notify_all();
     }
+    if (generation_seconds >= 0 && settings_.record_generation) settings_.record_generation(generation_seconds);
     if (end_now) {
         end_slot(slot, mode == ReleaseMode::broken      ? "lease ended or broken"
                        : mode == ReleaseMode::cancelled ? "generation cancelled"
@@ -474,7 +478,7 @@ void WorkerPool::monitor_loop() {
                            idle >= slot->lease.idle_seconds - kIdleMarginSeconds) {
                     slot->state = SlotState::releasing;
                     to_end.emplace_back(slot, "the worker's idle window is ending");
-                } else if (slot->lease.protocol == 1 && slot->lease.hold_expires_at - now < kKeepaliveMargin) {
+                } else if (slot->lease.protocol == 1 && slot->lease.hold_expires_at - now < settings_.keepalive_margin) {
                     slot->state = SlotState::releasing;
                     to_end.emplace_back(slot, "keepalive window ending");
                 }
@@ -483,8 +487,10 @@ void WorkerPool::monitor_loop() {
                 slot->next_check = now + kLeaseCheckInterval;
                 if (slot->lease.protocol == 2 && !slot->lease.hold_job_id.empty()) to_check.emplace_back(slot, slot->lease);
             }
+            // A failed renewal is not tried again: each try may start a stray worker, and
+            // the worker is released when its generation ends anyway.
             if (slot->state == SlotState::in_use && slot->lease.protocol == 1 && !slot->renewing &&
-                slot->lease.hold_expires_at - now < kKeepaliveMargin) {
+                !slot->release_after_use && slot->lease.hold_expires_at - now < settings_.keepalive_margin) {
                 slot->renewing = true;
                 to_renew.push_back(slot);
             }
@@ -512,6 +518,7 @@ void WorkerPool::monitor_loop() {
             AcquireContext context{client_, tracker_, api_key_, settings_.max_poll_interval, deadline,
                                    settings_.url_policy, slot->withdraw, abort_,
                                    [](int, const std::string&, const std::string&) {}};
+            context.keepalive_seconds = settings_.keepalive_seconds;
             Lease lease;
             {
                 std::lock_guard<std::mutex> relock(mutex_);

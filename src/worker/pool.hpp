@@ -36,10 +36,18 @@ struct PoolSettings {
     UrlPolicy url_policy;
     // RunPod keeps a worker this long after its last job; used only for cost estimates.
     double endpoint_idle_seconds = 5;
+    // v1: the window of one keepalive job, and how long before its end the pool renews
+    // it (worker in use) or releases the worker (warm). Tests shorten both.
+    int keepalive_seconds = 3600;
+    Millis keepalive_margin{90000};
     // The endpoint's recent cold starts (persisted by the backend): read for the
     // scale-out decision and progress estimates, fed with each new worker's startup.
     std::function<std::optional<double>()> cold_start_estimate;
     std::function<void(double seconds)> record_cold_start;
+    // The same for the time a generation holds a worker; the pool's own recent samples
+    // take over once it has some.
+    std::function<std::optional<double>()> generation_estimate;
+    std::function<void(double seconds)> record_generation;
 };
 
 struct Slot;

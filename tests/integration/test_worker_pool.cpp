@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <set>
 #include <thread>
 
@@ -458,6 +459,55 @@ TEST(WorkerPool, V1WithWorkerIdsHasNoNotice) {
     ASSERT_EQ(generate(backend.get(), kRequest, "test-key", collector).status, SWARMPOD_OK);
     const json status = backend_status(backend.get());
     EXPECT_EQ(status.value("notice", "?"), "") << status.dump();
+}
+
+}  // namespace
+
+namespace {
+
+// Starts `count` generations at once on a new backend with `fields` and returns how
+// many workers the emulator booted for them.
+json workers_for_burst(EmulatorProcess& emulator, const std::string& fields, int count) {
+    post_json(emulator, "/admin/reset", "{}");
+    Backend backend(emulator_config(emulator, fields));
+    std::vector<GenerateOutcome> outcomes(count);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < count; ++i) {
+        threads.emplace_back([&, i] {
+            Collector collector;
+            outcomes[i] = generate(backend.get(), kRequest, "test-key", collector);
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    for (const auto& outcome : outcomes) EXPECT_EQ(outcome.status, SWARMPOD_OK) << outcome.message;
+    return emulator.ledger()["workers"];
+}
+
+// The scale-out rule needs the endpoint's cold start and generation time. Both are
+// persisted in the cache folder, so a backend created later (a SwarmUI restart) knows
+// that generations take 0.1 s and queues a burst of three on one worker. Without them
+// the pool measures the 1 s cold start first but still assumes a 6 s generation, and
+// starts two more workers that bill for nothing.
+TEST(WorkerPool, PersistedTimesShapeTheFirstBurst) {
+    EmulatorProcess emulator({"--protocol", "v2", "--cold-start-ms", "1000", "--generation-ms", "100",
+                              "--max-workers", "4"});
+    const std::string cache = (std::filesystem::temp_directory_path() /
+                               ("swarmpod-persisted-times-" + std::to_string(getpid())))
+                                  .string();
+    const std::string fields = "\"MaxConcurrent\": 3, \"KeepWarmSec\": 2, \"ModelCachePath\": \"" + cache + "\"";
+    {
+        Backend first(emulator_config(emulator, fields));
+        Collector collector;
+        ASSERT_EQ(generate(first.get(), kRequest, "test-key", collector).status, SWARMPOD_OK);
+    }
+    EXPECT_TRUE(std::filesystem::exists(cache + "/generation_times.json"));
+
+    const json informed = workers_for_burst(emulator, fields, 3);
+    EXPECT_EQ(informed.size(), 1u) << "known 0.1 s generations queue on one worker\n" << informed.dump();
+    const json uninformed = workers_for_burst(emulator, "\"MaxConcurrent\": 3, \"KeepWarmSec\": 2", 3);
+    EXPECT_EQ(uninformed.size(), 3u) << "an assumed 6 s generation starts a worker per request\n"
+                                     << uninformed.dump();
+    std::filesystem::remove_all(cache);
 }
 
 }  // namespace

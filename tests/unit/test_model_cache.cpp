@@ -10,14 +10,14 @@
 #include <thread>
 #include <vector>
 
-#include "backend/cold_start_stats.hpp"
+#include "backend/duration_stats.hpp"
 #include "backend/model_cache.hpp"
 #include "core/error.hpp"
 
 namespace {
 
 using nlohmann::json;
-using swarmpod::backend::ColdStartStats;
+using swarmpod::backend::DurationStats;
 using swarmpod::backend::ModelCache;
 using swarmpod::backend::normalize_model;
 namespace fs = std::filesystem;
@@ -131,8 +131,8 @@ TEST(ModelCache, UnknownSubtypeNamesAcceptedOnes) {
     EXPECT_NO_THROW(swarmpod::backend::check_model_subtype("ClipVision"));
 }
 
-TEST(ColdStartStats, MedianOfLastTen) {
-    ColdStartStats stats("");
+TEST(DurationStats, MedianOfLastTen) {
+    DurationStats stats("", "cold_starts.json", "cold-start");
     EXPECT_FALSE(stats.estimate("e").has_value());
     for (int i = 1; i <= 12; ++i) stats.record("e", i);  // keeps 3..12
     ASSERT_TRUE(stats.estimate("e").has_value());
@@ -143,26 +143,26 @@ TEST(ColdStartStats, MedianOfLastTen) {
     EXPECT_FALSE(stats.estimate("other").has_value());
 }
 
-TEST(ColdStartStats, PersistsAndToleratesCorruptFile) {
+TEST(DurationStats, PersistsAndToleratesCorruptFile) {
     TempDir dir;
     {
-        ColdStartStats stats(dir.str());
+        DurationStats stats(dir.str(), "cold_starts.json", "cold-start");
         stats.record("e", 20);
         stats.record("e", 40);
         stats.record("e", 30);
     }
-    EXPECT_DOUBLE_EQ(*ColdStartStats(dir.str()).estimate("e"), 30.0);
+    EXPECT_DOUBLE_EQ(*DurationStats(dir.str(), "cold_starts.json", "cold-start").estimate("e"), 30.0);
 
     write(dir.str() + "/cold_starts.json", "]]garbage");
-    ColdStartStats corrupt(dir.str());
+    DurationStats corrupt(dir.str(), "cold_starts.json", "cold-start");
     EXPECT_FALSE(corrupt.estimate("e").has_value());
     corrupt.record("e", 5);
-    EXPECT_DOUBLE_EQ(*ColdStartStats(dir.str()).estimate("e"), 5.0);
+    EXPECT_DOUBLE_EQ(*DurationStats(dir.str(), "cold_starts.json", "cold-start").estimate("e"), 5.0);
 }
 
-TEST(ColdStartStats, ConcurrentRecords) {
+TEST(DurationStats, ConcurrentRecords) {
     TempDir dir;
-    ColdStartStats stats(dir.str());
+    DurationStats stats(dir.str(), "cold_starts.json", "cold-start");
     std::vector<std::thread> threads;
     for (int t = 0; t < 4; ++t) {
         threads.emplace_back([&stats] {
@@ -171,10 +171,10 @@ TEST(ColdStartStats, ConcurrentRecords) {
     }
     for (auto& thread : threads) thread.join();
     EXPECT_DOUBLE_EQ(*stats.estimate("e"), 10.0);
-    EXPECT_DOUBLE_EQ(*ColdStartStats(dir.str()).estimate("e"), 10.0);
+    EXPECT_DOUBLE_EQ(*DurationStats(dir.str(), "cold_starts.json", "cold-start").estimate("e"), 10.0);
 }
 
-TEST(ColdStartStats, CacheDirectoryFallbacks) {
+TEST(DurationStats, CacheDirectoryFallbacks) {
     const char* old_home = std::getenv("HOME");
     const std::string saved_home = old_home == nullptr ? "" : old_home;
     const char* old_xdg = std::getenv("XDG_CACHE_HOME");

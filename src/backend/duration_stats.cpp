@@ -1,4 +1,4 @@
-#include "backend/cold_start_stats.hpp"
+#include "backend/duration_stats.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -42,12 +42,12 @@ std::string cache_directory(const std::string& configured) {
     return "";
 }
 
-ColdStartStats::ColdStartStats(std::string directory)
-    : path_(directory.empty() ? std::string() : directory + "/cold_starts.json") {
+DurationStats::DurationStats(std::string directory, const std::string& file_name, std::string what)
+    : path_(directory.empty() ? std::string() : directory + "/" + file_name), what_(std::move(what)) {
     load();
 }
 
-void ColdStartStats::load() {
+void DurationStats::load() {
     if (path_.empty()) return;
     std::ifstream file(path_, std::ios::binary);
     if (!file) return;
@@ -55,8 +55,7 @@ void ColdStartStats::load() {
     text << file.rdbuf();
     const json root = json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
     if (root.is_discarded() || !root.is_object()) {
-        SP_WARN("Ignoring the cold-start file {}: it is not a JSON object; it is rewritten at the next cold start",
-                path_);
+        SP_WARN("Ignoring the {} file {}: it is not a JSON object; it is rewritten at the next sample", what_, path_);
         return;
     }
     for (const auto& [endpoint, list] : root.items()) {
@@ -71,15 +70,15 @@ void ColdStartStats::load() {
     }
 }
 
-void ColdStartStats::save_locked() const {
+void DurationStats::save_locked() const {
     if (path_.empty()) return;
     json root = json::object();
     for (const auto& [endpoint, kept] : samples_) root[endpoint] = json(std::vector<double>(kept.begin(), kept.end()));
     const std::string failure = write_file_atomically(path_, root.dump());
-    if (!failure.empty()) SP_WARN("Could not save cold-start durations to {}: {}", path_, failure);
+    if (!failure.empty()) SP_WARN("Could not save {} durations to {}: {}", what_, path_, failure);
 }
 
-void ColdStartStats::record(const std::string& endpoint_id, double seconds) {
+void DurationStats::record(const std::string& endpoint_id, double seconds) {
     if (!std::isfinite(seconds) || seconds < 0) return;
     std::lock_guard<std::mutex> lock(mutex_);
     std::deque<double>& kept = samples_[endpoint_id];
@@ -88,7 +87,7 @@ void ColdStartStats::record(const std::string& endpoint_id, double seconds) {
     save_locked();
 }
 
-std::optional<double> ColdStartStats::estimate(const std::string& endpoint_id) const {
+std::optional<double> DurationStats::estimate(const std::string& endpoint_id) const {
     std::lock_guard<std::mutex> lock(mutex_);
     const auto it = samples_.find(endpoint_id);
     if (it == samples_.end() || it->second.empty()) return std::nullopt;

@@ -1,4 +1,5 @@
-// Recent cold-start durations per endpoint, persisted so an estimate survives restarts.
+// Recent durations per endpoint (cold starts, generation times), persisted so an
+// estimate survives restarts.
 #pragma once
 
 #include <deque>
@@ -17,16 +18,19 @@ std::string cache_directory(const std::string& configured);
 // sees half a file, creating the directory. Returns an error text, or "" on success.
 std::string write_file_atomically(const std::string& path, const std::string& text);
 
-// Cold-start durations (seconds from lease request to a ready worker) of the last
-// kKeptSamples workers of each endpoint, stored as JSON in `<directory>/cold_starts.json`.
-// Thread-safe. A missing, unreadable or corrupt file counts as empty (logged); a file
-// that cannot be written is logged and the samples stay in memory.
-class ColdStartStats {
+// The last kKeptSamples durations of one kind for each endpoint, stored as JSON in
+// `<directory>/<file_name>`: the backend keeps cold starts (seconds from lease request
+// to a ready worker) in cold_starts.json and generation times (seconds a worker was in
+// use) in generation_times.json. Thread-safe. A missing, unreadable or corrupt file
+// counts as empty (logged); a file that cannot be written is logged and the samples
+// stay in memory.
+class DurationStats {
 public:
     static constexpr std::size_t kKeptSamples = 10;
 
-    // `directory` empty keeps the samples in memory only.
-    explicit ColdStartStats(std::string directory);
+    // `directory` empty keeps the samples in memory only. `what` names the durations
+    // in log lines, e.g. "cold-start".
+    DurationStats(std::string directory, const std::string& file_name, std::string what);
 
     // Adds one sample and writes the file. Negative or non-finite seconds are ignored.
     void record(const std::string& endpoint_id, double seconds);
@@ -41,6 +45,7 @@ private:
     void save_locked() const;
 
     std::string path_;
+    std::string what_;
     mutable std::mutex mutex_;
     std::map<std::string, std::deque<double>> samples_;
 };
