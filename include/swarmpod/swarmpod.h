@@ -222,7 +222,11 @@ typedef struct swarmpod_progress {
     const char *json;             /* this event as a JSON object (without preview bytes) */
 } swarmpod_progress;
 
-/* One finished image. All pointers are borrowed for the duration of the callback. */
+/*
+ * One finished image. All pointers are borrowed for the duration of the callback.
+ * Fields after `metadata` were appended later: read one only when struct_size shows
+ * that the library's struct contains it.
+ */
 typedef struct swarmpod_image {
     uint32_t struct_size; /* sizeof(swarmpod_image) of the library */
     int32_t batch_index;  /* index within the request */
@@ -233,6 +237,13 @@ typedef struct swarmpod_image {
     int32_t height;
     int32_t channels;     /* 0 when unknown */
     const char *metadata; /* the worker's metadata JSON string, or NULL */
+    /*
+     * Estimated GPU-seconds of this generation up to the moment this image arrived: the
+     * worker's cold start (when this generation started the worker) or its share of the
+     * worker's warm idle time, plus the time since the request was sent to the worker.
+     * The summary's gpu_seconds is at least the last image's value. Negative if unknown.
+     */
+    double gpu_seconds;
 } swarmpod_image;
 
 /*
@@ -318,6 +329,20 @@ SWARMPOD_API int32_t SWARMPOD_CALL swarmpod_backend_list_models(swarmpod_backend
  * *out_json is freed with swarmpod_string_free. Thread-safe.
  */
 SWARMPOD_API int32_t SWARMPOD_CALL swarmpod_backend_status(swarmpod_backend *backend, char **out_json);
+
+/*
+ * Returns the SwarmUI feature flags of the endpoint's workers as a JSON object:
+ *   {"features": ["comfyui", "refiners", ...] or null, "updated_at": <unix seconds or null>}
+ * The flags are the union of the "features" that the worker's SwarmUI lists for its
+ * running backends (ListBackends). They are read only while a worker is held anyway:
+ * after each successful generation, after the worker's SwarmUI reported an error for a
+ * generation, and at each swarmpod_backend_list_models refresh. They are stored with the
+ * model lists under ModelCachePath, so a later backend for the same endpoint starts with
+ * them. "features" is null until a worker of this endpoint was read. Sends nothing over
+ * the network and never starts a worker.
+ * *out_json is freed with swarmpod_string_free. Thread-safe.
+ */
+SWARMPOD_API int32_t SWARMPOD_CALL swarmpod_backend_features(swarmpod_backend *backend, char **out_json);
 
 /*
  * Releases one held worker now (ends the job that holds it), unless a generation is

@@ -166,8 +166,10 @@ void Backend::generate(const std::string& request_json, const std::string& call_
         bool get_another_worker = false;
         while (!get_another_worker) {  // attempts on this worker
             try {
-                const ForwardContext context{*http_, config_, lease,   cancel,       callbacks,
-                                             emit,   summary, started, models_.get()};
+                const double gpu_seconds_before =
+                    (checkout.was_warm ? 0.0 : checkout.waited_seconds) + checkout.warm_idle_seconds;
+                const ForwardContext context{*http_, config_, lease,   cancel,        callbacks,         emit,
+                                             summary, started, models_.get(), gpu_seconds_before};
                 const int delivered = forward_generation(context, request, images);
                 const double generation_seconds = seconds_between(generating_at, Clock::now());
                 pool.release(checkout, worker::WorkerPool::ReleaseMode::keep_warm);
@@ -423,6 +425,7 @@ json Backend::list_models(const std::string& subtype, bool refresh, const std::s
         answer = refresh_models(worker, *models_, subtype,
                                 Deadline::in(std::chrono::seconds(config_.generation_timeout_sec)), &cancel);
         answer["worker_id"] = lease.worker_id;
+        refresh_features(worker, *models_, Deadline::in(Millis(2000)), &cancel);
     });
     return answer;
 }

@@ -61,6 +61,10 @@ public:
     // the list from a worker (starting one if none is warm) and updates the cache.
     nlohmann::json list_models(const std::string& subtype, bool refresh, const std::string& call_api_key);
 
+    // Returns the stored SwarmUI feature flags of the endpoint's workers, as
+    // swarmpod_backend_features describes. Never starts a worker.
+    nlohmann::json features() const { return models_->features(); }
+
 private:
     std::string choose_api_key(const std::string& call_api_key) const;
     void register_generation(CancelToken* cancel);

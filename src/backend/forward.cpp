@@ -60,7 +60,8 @@ public:
           worker_(worker),
           images_(images),
           deadline_(deadline),
-          started_(context.started == Clock::time_point{} ? Clock::now() : context.started) {}
+          started_(context.started == Clock::time_point{} ? Clock::now() : context.started),
+          forwarding_started_(Clock::now()) {}
 
     int images() const { return images_; }
     int delivered() const { return delivered_; }
@@ -90,6 +91,7 @@ public:
         GeneratedImage image;
         image.batch_index = batch_index;
         image.metadata = std::move(metadata);
+        image.gpu_seconds = context_.gpu_seconds_before + seconds_between(forwarding_started_, Clock::now());
         try {
             if (reference.rfind("data:", 0) == 0) {
                 media::DecodedImage decoded = media::decode_image_data_url(reference);
@@ -116,7 +118,8 @@ public:
                                                   {"mime", image.mime},
                                                   {"width", image.info.width},
                                                   {"height", image.info.height},
-                                                  {"bytes", image.bytes.size()}});
+                                                  {"bytes", image.bytes.size()},
+                                                  {"gpu_seconds", image.gpu_seconds}});
         ++delivered_;
         if (context_.callbacks.on_image && !context_.callbacks.on_image(image)) context_.cancel.cancel();
         const double overall = std::min(1.0, static_cast<double>(delivered_) / images_);
@@ -164,6 +167,7 @@ private:
     int images_;
     Deadline deadline_;
     Clock::time_point started_;
+    Clock::time_point forwarding_started_;  // the start of GPU time that is this generation's own
     int delivered_ = 0;
     bool interrupted_ = false;
 };
@@ -405,6 +409,12 @@ private:
     std::string lost_reason_;
 };
 
+// Stores the feature flags of the worker's SwarmUI while the worker is awake anyway.
+void refresh_features_after(const ForwardContext& context, swarm::Client& worker) {
+    if (context.models == nullptr || context.cancel.cancelled()) return;
+    refresh_features(worker, *context.models, Deadline::in(kModelRefreshBudget), &context.cancel);
+}
+
 // Refreshes the cached model lists while the worker is awake anyway, logging failures
 // at debug level instead of throwing them.
 void refresh_models_after(const ForwardContext& context, swarm::Client& worker) {
@@ -453,12 +463,20 @@ int forward_generation(const ForwardContext& context, json request, int images) 
             websocket ? "WebSocket" : "HTTP");
 
     int delivered = 0;
-    if (websocket) {
-        WebSocketGeneration live(generation, worker, context, std::move(shaped));
-        delivered = live.run();
-    } else {
-        delivered = generate_over_http(generation, worker, std::move(shaped));
+    try {
+        if (websocket) {
+            WebSocketGeneration live(generation, worker, context, std::move(shaped));
+            delivered = live.run();
+        } else {
+            delivered = generate_over_http(generation, worker, std::move(shaped));
+        }
+    } catch (const swarm::WorkerError& error) {
+        // The worker's SwarmUI answered, and may have refused a request that needs a
+        // feature it lacks, so its flags are worth storing before the error goes up.
+        if (error.state() == swarm::WorkerState::reported_error) refresh_features_after(context, worker);
+        throw;
     }
+    refresh_features_after(context, worker);
     refresh_models_after(context, worker);
     return delivered;
 }

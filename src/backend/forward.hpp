@@ -34,15 +34,21 @@ struct ForwardContext {
     // When the generate call started, for elapsed_seconds; the default means "when
     // forwarding started".
     Clock::time_point started{};
-    // The endpoint's model lists, refreshed after a successful generation; may be null.
+    // The endpoint's model lists and feature flags, refreshed after a successful
+    // generation; may be null.
     ModelCache* models = nullptr;
+    // Estimated GPU-seconds this generation was billed before forwarding started: the
+    // worker's cold start when this generation started it, and its share of warm idle time.
+    double gpu_seconds_before = 0;
 };
 
 // Sends `request` (SwarmUI's GenerateText2Image body) to the worker's SwarmUI in a
 // session of its own and delivers every image through context.callbacks as soon as it
-// arrives. Returns the number delivered, which is at least `images` on success. After
-// a success it refreshes context.models from the worker within about 2 s, and a
-// failure there only logs. Throws Error: cancelled (after InterruptAll on this
+// arrives, with its GPU-seconds so far (context.gpu_seconds_before plus the time since this
+// call started). Returns the number delivered, which is at least `images` on success.
+// After a success it refreshes the feature flags and model lists in context.models from
+// the worker within about 2 s each, and a failure there only logs; after an error that
+// the worker's SwarmUI reported it refreshes the feature flags only. Throws Error: cancelled (after InterruptAll on this
 // generation's session only), worker (the worker's text and error_id quoted),
 // image_invalid (naming the batch index), too_large, timeout, network.
 int forward_generation(const ForwardContext& context, nlohmann::json request, int images);

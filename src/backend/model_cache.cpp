@@ -5,6 +5,7 @@
 #include <chrono>
 #include <fstream>
 #include <limits>
+#include <set>
 #include <sstream>
 #include <utility>
 
@@ -19,6 +20,10 @@ namespace {
 using nlohmann::json;
 
 constexpr const char* kPlaceholderPreview = "imgs/model_placeholder.jpg";
+// Bounds on the feature flags taken from a worker. SwarmUI 0.9.8's flags are short ids such
+// as "comfyui" and a worker lists a few dozen, so anything beyond these is not a flag.
+constexpr std::size_t kMaxFeatureFlags = 500;
+constexpr std::size_t kMaxFeatureFlagBytes = 100;
 
 double unix_now() {
     return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -80,6 +85,21 @@ std::string file_safe(const std::string& text) {
         out += safe ? c : '_';
     }
     return out;
+}
+
+// Keeps the strings of a JSON array of feature flags that look like flags, sorted and
+// without duplicates.
+std::vector<std::string> feature_flags_from(const json& list) {
+    std::set<std::string> flags;
+    if (!list.is_array()) return {};
+    for (const json& flag : list) {
+        if (!flag.is_string()) continue;
+        const std::string& text = flag.get_ref<const std::string&>();
+        if (text.empty() || text.size() > kMaxFeatureFlagBytes) continue;
+        flags.insert(text);
+        if (flags.size() >= kMaxFeatureFlags) break;
+    }
+    return {flags.begin(), flags.end()};
 }
 
 }  // namespace
@@ -153,6 +173,11 @@ void ModelCache::load() {
         }
         lists_[subtype] = std::move(entry);
     }
+    const auto features = root.find("features");
+    if (features != root.end() && features->is_object() && features->contains("list")) {
+        features_ = feature_flags_from((*features)["list"]);
+        features_updated_at_ = features->value("updated_at", 0.0);
+    }
 }
 
 void ModelCache::save_locked() const {
@@ -161,7 +186,8 @@ void ModelCache::save_locked() const {
     for (const auto& [subtype, entry] : lists_) {
         subtypes[subtype] = json{{"updated_at", entry.updated_at}, {"models", entry.models}};
     }
-    const json root = {{"endpoint_id", endpoint_id_}, {"subtypes", std::move(subtypes)}};
+    json root = {{"endpoint_id", endpoint_id_}, {"subtypes", std::move(subtypes)}};
+    if (features_) root["features"] = json{{"updated_at", features_updated_at_}, {"list", *features_}};
     const std::string failure = write_file_atomically(path_, root.dump());
     if (!failure.empty()) SP_WARN("Could not save the model cache {}: {}", path_, failure);
 }
@@ -189,6 +215,20 @@ void ModelCache::store(const std::string& subtype, const json& files) {
     }
     std::lock_guard<std::mutex> lock(mutex_);
     lists_[subtype] = std::move(entry);
+    save_locked();
+}
+
+json ModelCache::features() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!features_) return json{{"features", nullptr}, {"updated_at", nullptr}};
+    return json{{"features", *features_}, {"updated_at", features_updated_at_}};
+}
+
+void ModelCache::store_features(std::vector<std::string> features) {
+    const json flags = feature_flags_from(json(std::move(features)));
+    std::lock_guard<std::mutex> lock(mutex_);
+    features_ = flags.get<std::vector<std::string>>();
+    features_updated_at_ = unix_now();
     save_locked();
 }
 
@@ -240,6 +280,41 @@ json refresh_models(swarm::Client& worker, ModelCache& cache, const std::string&
     answer["source"] = "worker";
     SP_INFO("Read {} {} model(s) from the worker at {}", answer["models"].size(), subtype, worker.address().base_url);
     return answer;
+}
+
+std::optional<std::vector<std::string>> running_backend_features(const json& reply) {
+    if (!reply.is_object()) return std::nullopt;
+    bool any_running = false;
+    json flags = json::array();
+    for (const auto& [id, backend] : reply.items()) {
+        if (!backend.is_object() || backend.value("status", "") != "running") continue;
+        any_running = true;
+        const auto features = backend.find("features");
+        if (features == backend.end() || !features->is_array()) continue;
+        for (const json& flag : *features) flags.push_back(flag);
+    }
+    if (!any_running) return std::nullopt;
+    return feature_flags_from(flags);
+}
+
+bool refresh_features(swarm::Client& worker, ModelCache& cache, Deadline deadline, const CancelToken* cancel) noexcept {
+    try {
+        const json reply = worker.call("ListBackends", json{{"nonreal", true}, {"full_data", false}}, deadline, cancel);
+        std::optional<std::vector<std::string>> flags = running_backend_features(reply);
+        if (!flags) {
+            SP_DEBUG("Not storing feature flags from the worker at {}: no backend is running", worker.address().base_url);
+            return false;
+        }
+        SP_DEBUG("Read {} feature flag(s) from the worker at {}", flags->size(), worker.address().base_url);
+        cache.store_features(std::move(*flags));
+        return true;
+    } catch (const std::exception& error) {
+        SP_DEBUG("Reading the feature flags from the worker at {} failed: {}", worker.address().base_url, error.what());
+    } catch (...) {
+        SP_DEBUG("Reading the feature flags from the worker at {} failed with an unknown error",
+                 worker.address().base_url);
+    }
+    return false;
 }
 
 }  // namespace swarmpod::backend

@@ -1,9 +1,10 @@
-// The model lists of one endpoint's workers, kept on disk so SwarmUI can show models
-// without waking a worker.
+// The model lists and SwarmUI feature flags of one endpoint's workers, kept on disk so
+// SwarmUI can show models and route requests without waking a worker.
 #pragma once
 
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,14 @@ public:
     std::vector<std::string> closest_names(const std::string& subtype, const std::string& name,
                                            std::size_t max_names = 3) const;
 
+    // Returns {"features": [...] or null, "updated_at": <unix seconds or null>}: the SwarmUI
+    // feature flags last stored for the endpoint's workers; "features" is null before any.
+    nlohmann::json features() const;
+
+    // Replaces the stored feature flags with `features` (sorted, duplicates removed) and
+    // writes the file.
+    void store_features(std::vector<std::string> features);
+
     const std::string& file_path() const { return path_; }
 
 private:
@@ -70,6 +79,8 @@ private:
     std::string endpoint_id_;
     mutable std::mutex mutex_;
     std::map<std::string, Entry> lists_;
+    std::optional<std::vector<std::string>> features_;  // empty optional: never read from a worker
+    double features_updated_at_ = 0;
 };
 
 // Reads `subtype` from the worker (ListModels of the whole tree, local models only),
@@ -78,5 +89,16 @@ private:
 // empty list, leaving the cache as it was.
 nlohmann::json refresh_models(swarm::Client& worker, ModelCache& cache, const std::string& subtype,
                               Deadline deadline, const CancelToken* cancel);
+
+// Returns the union of the "features" of the backends whose status is "running" in a
+// ListBackends reply, sorted; no value when no backend is running, because the flags of a
+// worker whose backends are still loading are incomplete.
+std::optional<std::vector<std::string>> running_backend_features(const nlohmann::json& reply);
+
+// Reads the feature flags of the worker's running SwarmUI backends (ListBackends, the call
+// SwarmUI's own Swarm-API-Backend uses for a remote SwarmUI) and stores them in `cache`.
+// Never throws: a failed call, or a reply without a running backend, is logged at debug
+// level and leaves the stored flags as they were. Returns true when it stored them.
+bool refresh_features(swarm::Client& worker, ModelCache& cache, Deadline deadline, const CancelToken* cancel) noexcept;
 
 }  // namespace swarmpod::backend

@@ -39,6 +39,9 @@ struct GeneratedImage {
     std::string mime;
     media::ImageInfo info;
     std::string metadata;  // the worker's metadata JSON string, empty when none
+    // Estimated GPU-seconds of the generation up to the moment this image arrived;
+    // negative when unknown.
+    double gpu_seconds = -1;
 };
 
 // Host callbacks. Each returns false to cancel the generation.

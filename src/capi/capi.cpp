@@ -224,6 +224,7 @@ int32_t swarmpod_generate(swarmpod_backend* backend, const char* request_json, c
                 view.height = image.info.height;
                 view.channels = image.info.channels;
                 view.metadata = image.metadata.empty() ? nullptr : image.metadata.c_str();
+                view.gpu_seconds = image.gpu_seconds;
                 return callbacks->on_image(callbacks->user_data, &view) == 0;
             };
         }
@@ -287,6 +288,15 @@ int32_t swarmpod_backend_list_models(swarmpod_backend* backend, const char* subt
         require(refresh == 0 || refresh == 1, "refresh must be 0 (cache only) or 1 (read the list from a worker).");
         const std::string key = api_key == nullptr ? std::string() : checked_string(api_key, "api_key", 4096);
         *out_json = copy_out(swarmpod::log::redact(backend->impl->list_models(type, refresh == 1, key).dump()));
+    });
+}
+
+int32_t swarmpod_backend_features(swarmpod_backend* backend, char** out_json) {
+    if (out_json != nullptr) *out_json = nullptr;
+    return guarded([&] {
+        require_backend(backend);
+        require(out_json != nullptr, "out_json is NULL: pass the address of a char* to receive the JSON.");
+        *out_json = copy_out(backend->impl->features().dump());
     });
 }
 

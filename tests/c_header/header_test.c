@@ -9,7 +9,7 @@ static int32_t SWARMPOD_CALL on_progress(void *user_data, const swarmpod_progres
 
 static int32_t SWARMPOD_CALL on_image(void *user_data, const swarmpod_image *image) {
     (void)user_data;
-    return image->width > 0 ? 0 : 1;
+    return image->width > 0 && image->gpu_seconds >= 0.0 ? 0 : 1;
 }
 
 static void SWARMPOD_CALL on_log(void *user_data, int32_t level, const char *message) {
@@ -55,6 +55,10 @@ int swarmpod_header_check(void) {
         return 7;
     }
     swarmpod_string_free(result);
+    result = NULL;
+    if (swarmpod_backend_features(NULL, &result) != SWARMPOD_E_INVALID_ARGUMENT || result != NULL) {
+        return 8;
+    }
     swarmpod_generation_cancel(generation);
     swarmpod_generation_free(generation);
     swarmpod_backend_free(NULL);

@@ -23,6 +23,7 @@ int32_t Collector::on_image(void* user_data, const swarmpod_image* image) {
     copy.mime = image->mime ? image->mime : "";
     copy.width = image->width;
     copy.height = image->height;
+    copy.gpu_seconds = image->gpu_seconds;
     self->images.push_back(std::move(copy));
     return 0;
 }

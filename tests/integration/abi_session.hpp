@@ -16,6 +16,7 @@ struct ReceivedImage {
     std::string mime;
     int width = 0;
     int height = 0;
+    double gpu_seconds = -1;
 };
 
 struct ReceivedProgress {

@@ -11,6 +11,26 @@ namespace {
 
 constexpr const char* swarm_version = "0.9.8.2-emulator";
 
+// The flags SwarmUI 0.9.8.2's ComfyUI self-start backend reports on Linux with the nodes it
+// installs itself (SwarmComfyCommon) and ComfyUI's own FreeU node; ComfyUIBackendExtension
+// adds flags such as "ipadapter" or "teacache" only when their custom nodes are installed.
+nlohmann::json worker_features()
+{
+    return {"comfyui",
+            "refiners",
+            "controlnet",
+            "endstepsearly",
+            "seamless",
+            "video",
+            "comfy_loadimage_b64",
+            "comfy_saveimage_ws",
+            "comfy_just_load_model",
+            "comfy_latent_blend_masked",
+            "variation_seed",
+            "freeu",
+            "folderslash"};
+}
+
 std::string lower(std::string text)
 {
     std::transform(text.begin(), text.end(), text.begin(),
@@ -106,7 +126,7 @@ SwarmReply SwarmApi::call(const std::string& route, const nlohmann::json& body, 
                                   {"id", 0},
                                   {"settings", nlohmann::json::object()},
                                   {"modcount", 0},
-                                  {"features", {"comfyui", "refiners", "controlnet", "variation_seed", "freeu"}},
+                                  {"features", worker_features()},
                                   {"enabled", true},
                                   {"title", ""},
                                   {"max_usages", 1},
@@ -187,7 +207,7 @@ nlohmann::json SwarmApi::status_json() const
     return {{"status", {{"waiting_gens", 0}, {"loading_models", 0}, {"waiting_backends", 0}, {"live_gens", live}}},
             {"backend_status",
              {{"status", live > 0 ? "running" : "idle"}, {"class", ""}, {"message", ""}, {"any_loading", false}}},
-            {"supported_features", {"comfyui", "refiners", "controlnet", "variation_seed", "freeu"}}};
+            {"supported_features", worker_features()}};
 }
 
 int SwarmApi::live_generations() const
