@@ -21,12 +21,14 @@ public sealed partial class EmulatorProcess : IDisposable
 
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(10) };
 
-    /// <summary>Starts the emulator with a unique API key, the given timing flags, worker protocol ("v1" or "v2")
-    /// and maximum number of workers.</summary>
-    public EmulatorProcess(int coldStartMs = 200, int generationMs = 50, int idleTimeoutMs = 1000, string protocol = "v1", int maxWorkers = 3)
+    /// <summary>Starts the emulator with a unique API key, the given timing flags, worker protocol ("v1" or "v2"),
+    /// maximum number of workers and endpoint id.</summary>
+    public EmulatorProcess(int coldStartMs = 200, int generationMs = 50, int idleTimeoutMs = 1000, string protocol = "v1", int maxWorkers = 3,
+        string endpointId = "test-endpoint")
     {
         ApiKey = $"sp-test-{Guid.NewGuid():N}";
         Protocol = protocol;
+        EndpointId = endpointId;
         if (!File.Exists(TestEnvironment.EmulatorPath))
         {
             throw new FileNotFoundException(
@@ -71,7 +73,7 @@ public sealed partial class EmulatorProcess : IDisposable
     }
 
     /// <summary>Endpoint id the emulator serves.</summary>
-    public string EndpointId { get; } = "test-endpoint";
+    public string EndpointId { get; }
 
     /// <summary>The only API key the emulator accepts.</summary>
     public string ApiKey { get; }

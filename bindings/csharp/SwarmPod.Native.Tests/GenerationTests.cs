@@ -41,6 +41,33 @@ public sealed class GenerationTests(EmulatorFixture fixture)
     }
 
     [Fact]
+    public void Generate_ImageCarriesGpuSeconds()
+    {
+        using SwarmPodBackend backend = SwarmPodBackend.Create(Emulator.ConfigJson());
+
+        GenerationResult result = backend.Generate(Request, Emulator.ApiKey);
+
+        SwarmPodImage image = Assert.Single(result.Images);
+        Assert.NotNull(image.GpuSeconds);
+        Assert.True(image.GpuSeconds > 0, $"GPU-seconds {image.GpuSeconds}");
+        double total = JsonNode.Parse(result.SummaryJson)!["gpu_seconds"]!.GetValue<double>();
+        Assert.True(image.GpuSeconds <= total, $"image GPU-seconds {image.GpuSeconds} above the summary's {total}");
+    }
+
+    [Fact]
+    public void FeaturesJson_WorkerFlagsAfterGeneration()
+    {
+        using EmulatorProcess emulator = new(endpointId: $"features-{Guid.NewGuid():N}");
+        using SwarmPodBackend backend = SwarmPodBackend.Create(emulator.ConfigJson());
+        Assert.Null(JsonNode.Parse(backend.FeaturesJson())!["features"]);
+
+        backend.Generate(Request, emulator.ApiKey);
+
+        JsonArray features = JsonNode.Parse(backend.FeaturesJson())!["features"]!.AsArray();
+        Assert.Contains(features, flag => flag!.GetValue<string>() == "comfyui");
+    }
+
+    [Fact]
     public void Generate_KeyInConfig_Succeeds()
     {
         using SwarmPodBackend backend = SwarmPodBackend.Create(Emulator.ConfigJson(withKey: true));

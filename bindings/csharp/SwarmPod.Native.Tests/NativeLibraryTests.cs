@@ -116,9 +116,10 @@ public sealed class NativeLibraryTests
         Assert.Equal(16, (int)Marshal.OffsetOf<NativeProgress>(nameof(NativeProgress.ElapsedSeconds)));
         Assert.Equal(48, (int)Marshal.OffsetOf<NativeProgress>(nameof(NativeProgress.WorkerId)));
         Assert.Equal(88, (int)Marshal.OffsetOf<NativeProgress>(nameof(NativeProgress.Json)));
-        Assert.Equal(56, Marshal.SizeOf<NativeImage>());
+        Assert.Equal(64, Marshal.SizeOf<NativeImage>());
         Assert.Equal(32, (int)Marshal.OffsetOf<NativeImage>(nameof(NativeImage.Width)));
         Assert.Equal(48, (int)Marshal.OffsetOf<NativeImage>(nameof(NativeImage.Metadata)));
+        Assert.Equal(56, (int)Marshal.OffsetOf<NativeImage>(nameof(NativeImage.GpuSeconds)));
         Assert.Equal(32, Marshal.SizeOf<NativeCallbacks>());
     }
 }

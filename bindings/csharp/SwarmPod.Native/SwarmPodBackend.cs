@@ -233,6 +233,16 @@ public sealed unsafe class SwarmPodBackend : IDisposable
         return CallForJson("swarmpod_backend_status", [_configApiKey], (backend, output) => NativeMethods.swarmpod_backend_status(backend, output));
     }
 
+    /// <summary>Returns the SwarmUI feature flags of the endpoint's workers as JSON,
+    /// <c>{"features": [...] or null, "updated_at": unix seconds or null}</c>, where "features" is null until a worker of
+    /// this endpoint was read. Sends nothing over the network and never starts a worker.</summary>
+    /// <exception cref="SwarmPodException">The library reported a failure.</exception>
+    /// <exception cref="EntryPointNotFoundException">The loaded libswarmpod predates swarmpod_backend_features.</exception>
+    public string FeaturesJson()
+    {
+        return CallForJson("swarmpod_backend_features", [_configApiKey], (backend, output) => NativeMethods.swarmpod_backend_features(backend, output));
+    }
+
     /// <summary>Releases one held worker now, or when the generation using it ends.</summary>
     /// <exception cref="SwarmPodException">Status <see cref="SwarmPodStatus.NotFound"/> when no held worker has that id.</exception>
     /// <exception cref="EntryPointNotFoundException">The loaded libswarmpod predates swarmpod_backend_stop_worker.</exception>

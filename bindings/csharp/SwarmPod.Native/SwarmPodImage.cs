@@ -23,4 +23,9 @@ public sealed class SwarmPodImage
 
     /// <summary>The worker's metadata JSON string, or null.</summary>
     public required string? Metadata { get; init; }
+
+    /// <summary>Estimated GPU-seconds of the generation up to the moment this image arrived: the worker's cold start
+    /// (when this generation started the worker) or its share of warm idle time, plus the time since the request went to
+    /// the worker. Null when unknown, such as from a libswarmpod older than this field.</summary>
+    public double? GpuSeconds { get; init; }
 }

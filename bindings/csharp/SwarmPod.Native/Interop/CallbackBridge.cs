@@ -117,12 +117,16 @@ internal static unsafe class CallbackBridge
             throw new InvalidOperationException("libswarmpod passed a null image event.");
         }
 
-        if (native->StructSize < (uint)sizeof(NativeImage))
+        // A library older than the GpuSeconds field sends the struct without it, so the field is read only when present.
+        int requiredSize = (int)Marshal.OffsetOf<NativeImage>(nameof(NativeImage.GpuSeconds));
+        if (native->StructSize < (uint)requiredSize)
         {
             throw new InvalidOperationException(
-                $"libswarmpod sent a swarmpod_image of {native->StructSize} bytes, smaller than the {sizeof(NativeImage)} bytes "
+                $"libswarmpod sent a swarmpod_image of {native->StructSize} bytes, smaller than the {requiredSize} bytes "
                 + "this binding reads. Use a libswarmpod built from the same source tree as SwarmPod.Native.");
         }
+
+        bool hasGpuSeconds = native->StructSize >= (uint)sizeof(NativeImage);
 
         if (native->Data is null && native->Size != 0)
         {
@@ -140,6 +144,7 @@ internal static unsafe class CallbackBridge
             Height = native->Height,
             Channels = native->Channels,
             Metadata = Utf8(native->Metadata),
+            GpuSeconds = hasGpuSeconds && native->GpuSeconds >= 0 ? native->GpuSeconds : null,
         };
     }
 

@@ -76,6 +76,10 @@ internal unsafe struct NativeImage
 
     /// <summary>UTF-8 metadata JSON string, or null.</summary>
     public byte* Metadata;
+
+    /// <summary>Estimated GPU-seconds of the generation when this image arrived; negative when unknown. Appended after
+    /// <see cref="Metadata"/>, so a library whose <see cref="StructSize"/> ends before it does not fill it.</summary>
+    public double GpuSeconds;
 }
 
 /// <summary>Mirror of <c>swarmpod_callbacks</c>.</summary>
