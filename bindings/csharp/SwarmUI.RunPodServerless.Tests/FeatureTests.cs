@@ -13,6 +13,7 @@ using SwarmUI.Backends;
 using SwarmUI.Core;
 using SwarmUI.Media;
 using SwarmUI.Text2Image;
+using SwarmUI.Utils;
 using SwarmUI.WebAPI;
 using Xunit;
 using Image = SwarmUI.Utils.Image;
@@ -422,15 +423,162 @@ public sealed class FeatureTests(EmulatorFixture fixture)
         }
 
         Assert.Contains(progress, item => ((string?)item["status_text"])!.Contains("RunPod worker"));
-        int lastProgress = outputs.FindLastIndex(output => output is JObject);
-        int firstImage = outputs.FindIndex(output => output is Image);
-        Assert.True(firstImage > lastProgress, "images must follow the progress objects, because their metadata needs the finished summary");
         foreach (Dictionary<string, object> meta in metaAtImage)
         {
             Assert.True(meta.ContainsKey(RunPodServerlessOutput.GpuSecondsMetaKey), "image metadata lacks the GPU-seconds");
             Assert.True(double.Parse((string)meta[RunPodServerlessOutput.GpuSecondsMetaKey], System.Globalization.CultureInfo.InvariantCulture) > 0);
             Assert.StartsWith("$", (string)meta[RunPodServerlessOutput.EstimatedCostMetaKey]);
         }
+    }
+
+    [Fact]
+    public async Task GenerateLive_FirstImageBeforeGenerationEnds()
+    {
+        // Images 1.5 s apart, so the third arrives at least 3 s after the first.
+        using EmulatorProcess slow = new(coldStartMs: 200, generationMs: 1500);
+        const double price = 0.0005;
+        RunPodServerlessBackend backend = await StartBackend(settings =>
+        {
+            settings.ApiBaseUrl = slow.ApiBaseUrl;
+            settings.CostPerGpuSecond = price;
+            settings.KeepWarmSec = 0;
+        });
+        T2IParamInput input = NewInput(NewUser(slow.ApiKey), images: 3);
+        Stopwatch clock = Stopwatch.StartNew();
+        List<TimeSpan> imageTimes = [];
+        List<Dictionary<string, object>> metaAtImage = [];
+        TimeSpan endTime;
+        try
+        {
+            await backend.GenerateLive(input, "0", output =>
+            {
+                if (output is Image)
+                {
+                    imageTimes.Add(clock.Elapsed);
+                    metaAtImage.Add(new Dictionary<string, object>(input.ExtraMeta));
+                }
+            });
+            endTime = clock.Elapsed;
+        }
+        finally
+        {
+            await StopBackend(backend);
+        }
+
+        Assert.Equal(3, imageTimes.Count);
+        Assert.True(endTime - imageTimes[0] >= TimeSpan.FromSeconds(2.5), $"the first image was handed over at {imageTimes[0]}, the generation ended at {endTime}");
+        double previous = 0;
+        foreach (Dictionary<string, object> meta in metaAtImage)
+        {
+            double seconds = double.Parse((string)meta[RunPodServerlessOutput.GpuSecondsMetaKey], System.Globalization.CultureInfo.InvariantCulture);
+            Assert.True(seconds > previous + 1, $"GPU-seconds went from {previous} to {seconds}; images are 1.5 s apart");
+            // The metadata rounds the seconds to 0.01, and the cost is computed from the unrounded value.
+            double cost = double.Parse(((string)meta[RunPodServerlessOutput.EstimatedCostMetaKey]).TrimStart('$'), System.Globalization.CultureInfo.InvariantCulture);
+            Assert.InRange(cost, (seconds - 0.005) * price, (seconds + 0.005) * price);
+            previous = seconds;
+        }
+    }
+
+    [Fact]
+    public async Task SupportedFeatures_AssumedBeforeAnyWorker()
+    {
+        string endpointId = $"no-features-{Guid.NewGuid():N}";
+        RunPodServerlessBackend backend = await StartBackend(settings => settings.EndpointId = endpointId);
+        try
+        {
+            Assert.False(backend.FeaturesFromWorker);
+            Assert.Equal(RunPodServerlessBackend.AssumedFeatures.OrderBy(flag => flag), backend.SupportedFeatures.OrderBy(flag => flag));
+            Assert.Contains("comfyui", backend.SupportedFeatures);
+        }
+        finally
+        {
+            await StopBackend(backend);
+        }
+    }
+
+    [Fact]
+    public async Task SupportedFeatures_WorkerFlagsAfterGenerationAndRestart()
+    {
+        // An endpoint of its own, so no flags stored by other tests are read.
+        using EmulatorProcess emulator = new(endpointId: $"features-{Guid.NewGuid():N}");
+        RunPodServerlessBackend first = await StartBackend(settings =>
+        {
+            settings.EndpointId = emulator.EndpointId;
+            settings.ApiBaseUrl = emulator.ApiBaseUrl;
+            settings.KeepWarmSec = 0;
+        });
+        try
+        {
+            // The emulator's worker reports "freeu", which is not among the assumed flags.
+            Assert.DoesNotContain("freeu", first.SupportedFeatures);
+
+            await first.Generate(NewInput(NewUser(emulator.ApiKey)));
+
+            Assert.True(first.FeaturesFromWorker);
+            Assert.Contains("freeu", first.SupportedFeatures);
+            Assert.Contains("comfyui", first.SupportedFeatures);
+        }
+        finally
+        {
+            await StopBackend(first);
+        }
+
+        int jobsBefore;
+        using (System.Text.Json.JsonDocument ledger = emulator.Ledger())
+        {
+            jobsBefore = ledger.RootElement.GetProperty("jobs").GetArrayLength();
+        }
+
+        RunPodServerlessBackend restarted = await StartBackend(settings =>
+        {
+            settings.EndpointId = emulator.EndpointId;
+            settings.ApiBaseUrl = emulator.ApiBaseUrl;
+        });
+        try
+        {
+            Assert.True(restarted.FeaturesFromWorker);
+            Assert.Contains("freeu", restarted.SupportedFeatures);
+            JObject status = restarted.BuildStatus();
+            Assert.Equal("worker", (string?)status["features_source"]);
+        }
+        finally
+        {
+            await StopBackend(restarted);
+        }
+
+        using System.Text.Json.JsonDocument after = emulator.Ledger();
+        Assert.Equal(jobsBefore, after.RootElement.GetProperty("jobs").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task GenerateLive_LongWaitReachesLog()
+    {
+        using EmulatorProcess slow = new(coldStartMs: 6500);
+        RunPodServerlessBackend backend = await StartBackend(settings =>
+        {
+            settings.ApiBaseUrl = slow.ApiBaseUrl;
+            settings.KeepWarmSec = 30;
+            settings.PollIntervalMs = 500;
+        });
+        User user = NewUser(slow.ApiKey);
+        T2IParamInput cold = NewInput(user);
+        cold.UserRequestId = Random.Shared.Next(1_000_000, 2_000_000);
+        T2IParamInput warm = NewInput(user);
+        warm.UserRequestId = cold.UserRequestId + 1;
+        try
+        {
+            await backend.Generate(cold);
+            await backend.Generate(warm);
+        }
+        finally
+        {
+            await StopBackend(backend);
+        }
+
+        List<string> coldLines = [.. Logs.Recorded.Where(line => line.Level == Logs.LogLevel.Info && line.Message.Contains($"Generation {cold.UserRequestId} on backend")).Select(line => line.Message)];
+        Assert.NotEmpty(coldLines);
+        Assert.Contains(coldLines, line => line.Contains("RunPod worker") && line.Contains(" s"));
+        Assert.DoesNotContain(Logs.Recorded, line => line.Message.Contains($"Generation {warm.UserRequestId} on backend"));
     }
 
     [Fact]

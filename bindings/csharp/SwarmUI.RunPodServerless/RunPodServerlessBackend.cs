@@ -41,10 +41,6 @@ public partial class RunPodServerlessBackend : AbstractT2IBackend
     /// <summary>The model refresh that Init started because AutoRefresh is on, or a completed task.</summary>
     internal Task AutoRefreshTask = Task.CompletedTask;
 
-    /// <inheritdoc/>
-    /// <remarks>NOTE: the worker's features are unknown until a worker is woken, so requests that need a feature flag are not routed here.</remarks>
-    public override IEnumerable<string> SupportedFeatures => [];
-
     /// <summary>SwarmUI's id of this backend, or -1 when it was created outside the backend handler.</summary>
     public int BackendId => AbstractBackendData?.ID ?? -1;
 
@@ -93,9 +89,11 @@ public partial class RunPodServerlessBackend : AbstractT2IBackend
         Native = created;
         MaxUsages = Math.Max(1, settings.MaxConcurrent);
         Models = new ConcurrentDictionary<string, List<string>>();
-        AddLoadStatus("Loading the cached model list (this wakes no worker)...");
+        AddLoadStatus("Loading the cached model list and feature flags (this wakes no worker)...");
         LoadCachedModels(created);
-        AddLoadStatus($"Ready for endpoint '{settings.EndpointId}' with {ModelCount} cached models; a worker starts on the first generation.");
+        LoadFeatures(created);
+        AddLoadStatus($"Ready for endpoint '{settings.EndpointId}' with {ModelCount} cached models and "
+            + $"{(FeaturesFromWorker ? "the worker's" : "assumed")} feature flags; a worker starts on the first generation.");
         Status = BackendStatus.RUNNING;
 
         if (settings.AutoRefresh && !string.IsNullOrWhiteSpace(settings.RunPodApiKey))
@@ -143,9 +141,12 @@ public partial class RunPodServerlessBackend : AbstractT2IBackend
         return [.. images];
     }
 
-    /// <summary>Generates on a RunPod worker, sending progress as gen_progress objects and each image to <paramref name="takeOutput"/>.</summary>
-    /// <remarks>Images are passed on when the generation ends, because their metadata carries its GPU-seconds and cost,
-    /// which are known only then. Images delivered before a failure or an interrupt are still passed on.</remarks>
+    /// <summary>Generates on a RunPod worker, sending progress as gen_progress objects and each image to <paramref name="takeOutput"/>
+    /// as soon as libswarmpod delivers it.</summary>
+    /// <remarks>Before each image is passed on, its GPU-seconds so far (and their cost, with a price set) go into
+    /// <c>ExtraMeta</c>, which SwarmUI copies into that image's metadata while takeOutput runs. Images passed on before a
+    /// failure or an interrupt stay with SwarmUI. The waiting before the worker generates also goes to SwarmUI's log
+    /// (<see cref="RunPodServerlessWaitLog"/>), because SwarmUI's page does not show the progress text.</remarks>
     /// <exception cref="SwarmUserErrorException">The user lacks the permission or a RunPod API key, or RunPod rejected the key.</exception>
     /// <exception cref="SwarmReadableErrorException">The generation failed; the message gives the reason.</exception>
     /// <exception cref="TaskCanceledException">The user interrupted the generation.</exception>
@@ -164,21 +165,23 @@ public partial class RunPodServerlessBackend : AbstractT2IBackend
         string apiKey = ResolveApiKey(user);
         string request = user_input.ToJSON().ToString(Formatting.None);
         string requestId = $"{user_input.UserRequestId}";
-        List<Image> images = [];
+        RunPodServerlessWaitLog waitLog = new($"Generation {requestId} on backend {BackendId} ('{Title}')");
 
         try
         {
-            GenerationResult result = await native.GenerateAsync(
+            await native.GenerateAsync(
                 request,
                 apiKey,
-                onProgress: progress => takeOutput(RunPodServerlessOutput.ToGenProgress(progress, batchId, requestId)),
-                onImage: image => images.Add(RunPodServerlessOutput.ToImage(image)),
+                onProgress: progress =>
+                {
+                    waitLog.Report(progress);
+                    takeOutput(RunPodServerlessOutput.ToGenProgress(progress, batchId, requestId));
+                },
+                onImage: image => PassOnImage(user_input, image, takeOutput),
                 cancellationToken: user_input.InterruptToken);
-            DeliverImages(user_input, result.SummaryJson, images, takeOutput);
         }
         catch (OperationCanceledException ex)
         {
-            DeliverImages(user_input, (ex.InnerException as SwarmPodException)?.ResultJson, images, takeOutput);
             if (ex is TaskCanceledException)
             {
                 throw;
@@ -195,13 +198,17 @@ public partial class RunPodServerlessBackend : AbstractT2IBackend
         catch (SwarmPodException ex)
         {
             _lastError = ex.Message;
-            DeliverImages(user_input, ex.ResultJson, images, takeOutput);
             Logs.Error($"[RunPodServerless] Generation {requestId} on endpoint '{Settings.EndpointId}' (backend {BackendId}) failed: {ex.Message}");
             throw new SwarmReadableErrorException($"RunPod Serverless generation failed: {ex.Message}");
         }
         catch (ObjectDisposedException)
         {
             throw new SwarmReadableErrorException($"RunPod Serverless backend '{Title}' was shut down during the generation.");
+        }
+        finally
+        {
+            // libswarmpod stores the worker's feature flags after the generation, and also after an error the worker reported.
+            LoadFeatures(native);
         }
     }
 
@@ -255,19 +262,14 @@ public partial class RunPodServerlessBackend : AbstractT2IBackend
         return userKey.Trim();
     }
 
-    /// <summary>Adds the cost of the generation to the metadata, then passes each image on in delivery order.</summary>
-    private void DeliverImages(T2IParamInput input, string summaryJson, List<Image> images, Action<object> takeOutput)
+    /// <summary>Passes one delivered image to SwarmUI at once, with its GPU-seconds so far in the metadata values.</summary>
+    /// <remarks>Runs on the generating thread inside libswarmpod's image callback. SwarmUI's takeOutput copies
+    /// <c>ExtraMeta</c> into the image's metadata before it returns, so the next image's values cannot reach this one.</remarks>
+    private void PassOnImage(T2IParamInput input, SwarmPodImage image, Action<object> takeOutput)
     {
-        if (images.Count == 0)
-        {
-            return;
-        }
-
-        RunPodServerlessOutput.AddCostMetadata(input, summaryJson, Settings.CostPerGpuSecond);
-        foreach (Image image in images)
-        {
-            takeOutput(image);
-        }
+        Image converted = RunPodServerlessOutput.ToImage(image);
+        RunPodServerlessOutput.SetCostMetadata(input, image.GpuSeconds, Settings.CostPerGpuSecond);
+        takeOutput(converted);
     }
 
     /// <summary>Logs an init failure, records it in the load status and sets the status to ERRORED.</summary>

@@ -18,7 +18,8 @@ public partial class RunPodServerlessBackend
     }
 
     /// <summary>Reads libswarmpod's model lists for every subtype from a worker, replacing each in-memory list that came back
-    /// non-empty. Starts a worker when none is held, which bills GPU time.</summary>
+    /// non-empty, and takes the feature flags libswarmpod read from that worker. Starts a worker when none is held, which
+    /// bills GPU time.</summary>
     /// <param name="apiKey">The user's RunPod key, or null when the settings hold one.</param>
     /// <returns>The number of models now listed.</returns>
     /// <exception cref="SwarmReadableErrorException">The backend is not running, or no subtype could be read; the message says why.</exception>
@@ -34,6 +35,7 @@ public partial class RunPodServerlessBackend
                 () => ReadModelLists(native, refresh: true, apiKey),
                 TaskCreationOptions.LongRunning);
             ApplyModelLists(lists);
+            LoadFeatures(native);
             Logs.Info($"[RunPodServerless] Refreshed the model list of endpoint '{Settings.EndpointId}' (backend {BackendId}): {ModelCount} models.");
             return ModelCount;
         }
@@ -143,6 +145,8 @@ public partial class RunPodServerlessBackend
             ["status"] = $"{Status}".ToLowerInvariant(),
             ["endpoint"] = Settings.EndpointId,
             ["model_count"] = ModelCount,
+            ["supported_features"] = new JArray(_features),
+            ["features_source"] = FeaturesFromWorker ? "worker" : "assumed",
             ["last_error"] = _lastError,
         };
         SwarmPodBackend native = Native;

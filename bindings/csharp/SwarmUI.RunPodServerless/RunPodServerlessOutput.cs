@@ -1,6 +1,5 @@
 using System;
 using System.Globalization;
-using Newtonsoft.Json;
 using Newtonsoft.Json.Linq;
 using SwarmPod.Native;
 using SwarmUI.Media;
@@ -12,14 +11,16 @@ namespace SwarmPod.SwarmUIExtension;
 /// <summary>Converts libswarmpod's progress events, images and summaries into what SwarmUI's generation pipeline takes.</summary>
 public static class RunPodServerlessOutput
 {
-    /// <summary>Image metadata key (under sui_extra_data) for the GPU-seconds billed for the generation.</summary>
+    /// <summary>Image metadata key (under sui_extra_data) for the estimated GPU-seconds of the generation up to that image.</summary>
     public const string GpuSecondsMetaKey = "runpod_gpu_seconds";
 
-    /// <summary>Image metadata key (under sui_extra_data) for the estimated cost of the generation in dollars.</summary>
+    /// <summary>Image metadata key (under sui_extra_data) for the estimated cost in dollars of those GPU-seconds.</summary>
     public const string EstimatedCostMetaKey = "runpod_estimated_cost";
 
     /// <summary>Builds the gen_progress object that SwarmUI forwards to the browser.</summary>
-    /// <remarks>"status_text" is extra: SwarmUI 0.9.8's page ignores it, while API clients can show it.</remarks>
+    /// <remarks>SwarmUI 0.9.8's page reads batch_index, request_id, overall_percent, current_percent, preview and
+    /// metadata. "status_text" is extra: the page ignores it, while API clients can show it, and
+    /// <see cref="RunPodServerlessWaitLog"/> writes the same text to SwarmUI's log.</remarks>
     public static JObject ToGenProgress(SwarmPodProgress progress, string batchId, string requestId)
     {
         JObject output = new()
@@ -75,48 +76,26 @@ public static class RunPodServerlessOutput
         return new Image(image.Data, type);
     }
 
-    /// <summary>Reads "gpu_seconds" and "estimated_cost" from a generation summary; each is null when absent or the text is not JSON.</summary>
-    public static (double? GpuSeconds, double? EstimatedCost) ReadCost(string summaryJson)
+    /// <summary>Writes an image's GPU-seconds and, when a price is set, their estimated cost into the metadata values that
+    /// SwarmUI copies into the next image passed to takeOutput. Removes both keys when the GPU-seconds are unknown, so an
+    /// image never carries an earlier image's values.</summary>
+    public static void SetCostMetadata(SwarmUI.Text2Image.T2IParamInput input, double? gpuSeconds, double costPerGpuSecond)
     {
-        if (string.IsNullOrWhiteSpace(summaryJson))
+        if (gpuSeconds is not double seconds)
         {
-            return (null, null);
+            input.ExtraMeta.Remove(GpuSecondsMetaKey);
+            input.ExtraMeta.Remove(EstimatedCostMetaKey);
+            return;
         }
 
-        try
+        input.ExtraMeta[GpuSecondsMetaKey] = seconds.ToString("0.##", CultureInfo.InvariantCulture);
+        if (costPerGpuSecond > 0)
         {
-            if (JToken.Parse(summaryJson) is not JObject summary)
-            {
-                return (null, null);
-            }
-
-            return (NumberOrNull(summary["gpu_seconds"]), NumberOrNull(summary["estimated_cost"]));
+            input.ExtraMeta[EstimatedCostMetaKey] = $"${(seconds * costPerGpuSecond).ToString("0.######", CultureInfo.InvariantCulture)}";
         }
-        catch (JsonException)
+        else
         {
-            return (null, null);
+            input.ExtraMeta.Remove(EstimatedCostMetaKey);
         }
-    }
-
-    /// <summary>Writes the GPU-seconds and, when a price is set, the estimated cost into the metadata values that SwarmUI
-    /// applies to the images passed to takeOutput afterwards.</summary>
-    public static void AddCostMetadata(SwarmUI.Text2Image.T2IParamInput input, string summaryJson, double costPerGpuSecond)
-    {
-        (double? gpuSeconds, double? estimatedCost) = ReadCost(summaryJson);
-        if (gpuSeconds is double seconds)
-        {
-            input.ExtraMeta[GpuSecondsMetaKey] = seconds.ToString("0.##", CultureInfo.InvariantCulture);
-        }
-
-        if (estimatedCost is double cost && costPerGpuSecond > 0)
-        {
-            input.ExtraMeta[EstimatedCostMetaKey] = $"${cost.ToString("0.######", CultureInfo.InvariantCulture)}";
-        }
-    }
-
-    /// <summary>Returns the token as a double when it is a number, else null.</summary>
-    private static double? NumberOrNull(JToken token)
-    {
-        return token?.Type is JTokenType.Integer or JTokenType.Float ? (double)token : null;
     }
 }
