@@ -23,6 +23,8 @@ using nlohmann::json;
 constexpr int kMaxImagesPerRequest = 100;
 // How long shutdown waits for running generations to notice cancellation.
 constexpr Millis kShutdownWait{10000};
+// How long shutdown spends ending RunPod jobs, all pools at once.
+constexpr Millis kEndJobsWithin{15000};
 
 double seconds_between(Clock::time_point from, Clock::time_point to) {
     return std::chrono::duration<double>(to - from).count();
@@ -367,6 +369,7 @@ json Backend::endpoint_health(const std::string& call_api_key) {
 }
 
 void Backend::shutdown() noexcept {
+    if (shut_down_) return;
     try {
         std::unique_lock<std::mutex> lock(mutex_);
         if (!shutting_down_) SP_INFO("Shutting down backend for endpoint {}", config_.endpoint_id);
@@ -385,7 +388,19 @@ void Backend::shutdown() noexcept {
         std::lock_guard<std::mutex> lock(mutex_);
         pools.swap(pools_);
     }
-    for (auto& [key, pool] : pools) pool->shutdown();
+    // Every pool ends its workers at the same time, within one shared bound, so that
+    // freeing the backend takes about kEndJobsWithin even when RunPod does not answer.
+    const Deadline jobs_deadline = Deadline::in(kEndJobsWithin);
+    std::vector<std::thread> pool_enders;
+    for (auto& [key, pool] : pools) {
+        worker::WorkerPool* target = pool.get();
+        try {
+            pool_enders.emplace_back([target] { target->shutdown(kEndJobsWithin); });
+        } catch (const std::exception&) {
+            target->shutdown(kEndJobsWithin);
+        }
+    }
+    for (auto& ender : pool_enders) ender.join();
     pools.clear();
     std::vector<std::thread> background;
     {
@@ -397,8 +412,11 @@ void Backend::shutdown() noexcept {
     }
     for (const worker::TrackedJob& job : jobs_.snapshot()) {
         try {
+            if (jobs_deadline.expired()) {
+                throw Error(Status::timeout, "RunPod did not confirm earlier cancels in time");
+            }
             runpod::Client client(*http_, runpod::EndpointConfig{config_.api_base_url, job.endpoint_id, job.api_key});
-            client.cancel(job.job_id, Deadline::in(Millis(5000)));
+            client.cancel(job.job_id, jobs_deadline);
             jobs_.remove(job.job_id);
             SP_INFO("Cancelled leftover {} job {} at shutdown", job.kind, job.job_id);
         } catch (const std::exception& error) {
@@ -406,6 +424,7 @@ void Backend::shutdown() noexcept {
                      error.what());
         }
     }
+    shut_down_ = true;
 }
 
 // ------------------------------------------------------------- model lists

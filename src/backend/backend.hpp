@@ -3,6 +3,7 @@
 // and release of every billed job.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -84,6 +85,7 @@ private:
     std::condition_variable idle_;
     std::set<CancelToken*> running_;
     bool shutting_down_ = false;
+    std::atomic<bool> shut_down_{false};  // the first shutdown() finished; later calls return at once
     // One pool per API key, so one user's key never serves another user's request.
     std::map<std::string, std::unique_ptr<worker::WorkerPool>> pools_;
     double session_gpu_seconds_ = 0;

@@ -416,7 +416,7 @@ void WorkerPool::release(Checkout& checkout, ReleaseMode mode) {
     }
 }
 
-void WorkerPool::end_slot(const std::shared_ptr<Slot>& slot, const std::string& reason) noexcept {
+void WorkerPool::end_slot(const std::shared_ptr<Slot>& slot, const std::string& reason, Millis within) noexcept {
     Lease lease;
     {
         std::lock_guard<std::mutex> lock(mutex_);
@@ -424,7 +424,7 @@ void WorkerPool::end_slot(const std::shared_ptr<Slot>& slot, const std::string& 
         lease = slot->lease;
     }
     if (!lease.hold_job_id.empty()) {
-        if (end_job(client_, tracker_, lease.hold_job_id, reason.c_str())) {
+        if (end_job(client_, tracker_, lease.hold_job_id, reason.c_str(), within)) {
             SP_INFO("Released worker {} ({}; job {} ended, RunPod stops the worker)", lease.worker_id, reason,
                     lease.hold_job_id);
         }
@@ -499,7 +499,7 @@ void WorkerPool::monitor_loop() {
         for (auto& thread : done) thread.join();
         for (auto& [slot, reason] : to_end) end_slot(slot, reason);
         for (auto& [slot, lease] : to_check) {
-            if (auto reason = check_v2_lease(client_, lease)) {
+            if (auto reason = check_v2_lease(client_, lease, &abort_)) {
                 SP_INFO("Worker {} released its lease ({})", lease.worker_id, *reason);
                 std::lock_guard<std::mutex> relock(mutex_);
                 slot->lease.release_reason = *reason;
@@ -613,7 +613,8 @@ double WorkerPool::billed_seconds_estimate() const {
     return released_billed_seconds_ + live;
 }
 
-void WorkerPool::shutdown() noexcept {
+void WorkerPool::shutdown(Millis within) noexcept {
+    const Deadline deadline = Deadline::in(within);
     std::vector<std::shared_ptr<Slot>> held;
     {
         std::lock_guard<std::mutex> lock(mutex_);
@@ -627,7 +628,17 @@ void WorkerPool::shutdown() noexcept {
     }
     abort_.cancel();
     if (monitor_.joinable()) monitor_.join();
-    for (const auto& slot : held) end_slot(slot, "backend shutting down");
+    // Each end may wait for RunPod up to `within`; end them side by side so the whole
+    // shutdown takes about `within` however many workers are held.
+    std::vector<std::thread> enders;
+    for (const auto& slot : held) {
+        try {
+            enders.emplace_back([this, slot, within] { end_slot(slot, "backend shutting down", within); });
+        } catch (const std::exception&) {
+            end_slot(slot, "backend shutting down", within);  // no thread available: end it here
+        }
+    }
+    for (auto& ender : enders) ender.join();
     // Acquisitions end their own jobs when aborted; wait for them.
     std::vector<std::thread> threads;
     {
@@ -646,7 +657,7 @@ void WorkerPool::shutdown() noexcept {
         std::lock_guard<std::mutex> lock(mutex_);
         rest = slots_;
     }
-    for (const auto& slot : rest) end_slot(slot, "backend shutting down");
+    for (const auto& slot : rest) end_slot(slot, "backend shutting down", std::max(Millis(1000), deadline.remaining()));
 }
 
 }  // namespace swarmpod::worker

@@ -89,8 +89,10 @@ public:
     nlohmann::json status() const;
     double billed_seconds_estimate() const;
 
-    // Withdraws queued acquisitions, ends every held worker, joins every thread.
-    void shutdown() noexcept;
+    // Withdraws queued acquisitions, ends every held worker (all at once, each end
+    // given `within`), joins every thread. Returns in about `within` even when RunPod
+    // does not answer.
+    void shutdown(Millis within = Millis(15000)) noexcept;
 
 private:
     void start_acquisition_locked();
@@ -103,7 +105,8 @@ private:
     void run_acquisition(std::shared_ptr<Slot> slot);
     Lease acquire_with_protocol(AcquireContext& context);
     void monitor_loop();
-    void end_slot(const std::shared_ptr<Slot>& slot, const std::string& reason) noexcept;
+    void end_slot(const std::shared_ptr<Slot>& slot, const std::string& reason,
+                  Millis within = Millis(15000)) noexcept;
     void remove_slot_locked(const std::shared_ptr<Slot>& slot);
 
     http::Client& http_;

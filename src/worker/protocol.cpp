@@ -39,10 +39,12 @@ Job submit_job(AcquireContext& context, const char* kind, const nlohmann::json& 
     return job;
 }
 
-bool end_job(runpod::Client& client, JobTracker& tracker, const std::string& job_id, const char* why) noexcept {
+bool end_job(runpod::Client& client, JobTracker& tracker, const std::string& job_id, const char* why,
+             Millis within) noexcept {
     try {
-        Job job = client.cancel(job_id, Deadline::in(Millis(15000)));
-        if (!runpod::is_terminal(job.state)) job = client.status(job_id, Deadline::in(Millis(10000)));
+        const Deadline deadline = Deadline::in(within);
+        Job job = client.cancel(job_id, deadline);
+        if (!runpod::is_terminal(job.state) && !deadline.expired()) job = client.status(job_id, deadline);
         if (runpod::is_terminal(job.state)) {
             tracker.remove(job_id);
             SP_DEBUG("Job {} ended ({}): {}", job_id, runpod::job_state_name(job.state), why);

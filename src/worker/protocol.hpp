@@ -69,8 +69,10 @@ private:
 runpod::Job submit_job(AcquireContext& context, const char* kind, const nlohmann::json& input);
 
 // Cancels a job we no longer need and forgets it once RunPod confirms a terminal
-// state. Never throws; returns false when the end could not be confirmed.
-bool end_job(runpod::Client& client, JobTracker& tracker, const std::string& job_id, const char* why) noexcept;
+// state, all within `within` (the cancel and, when needed, one status read). Never
+// throws; returns false when the end could not be confirmed.
+bool end_job(runpod::Client& client, JobTracker& tracker, const std::string& job_id, const char* why,
+             Millis within = Millis(15000)) noexcept;
 
 // Watches a queued job's wait: every few seconds reads the endpoint's /health and
 // reports the case (no workers, initializing, throttled, unhealthy, busy). Keeps the

@@ -124,9 +124,9 @@ Lease acquire_v2(AcquireContext& context) {
     return lease;
 }
 
-std::optional<std::string> check_v2_lease(runpod::Client& client, const Lease& lease) {
+std::optional<std::string> check_v2_lease(runpod::Client& client, const Lease& lease, const CancelToken* cancel) {
     try {
-        Job job = client.status(lease.hold_job_id, Deadline::in(Millis(15000)));
+        Job job = client.status(lease.hold_job_id, Deadline::in(Millis(15000)), cancel);
         if (!runpod::is_terminal(job.state)) return std::nullopt;
         return lease_release_reason(job);
     } catch (const Error& error) {

@@ -19,6 +19,7 @@ Lease acquire_v2(AcquireContext& context);
 // Reads the lease job's state. Returns the release reason when it has ended ("idle",
 // "startup_grace_expired", "max_lifetime", "swarmui_exited", or the job state), or
 // nothing while it still holds the worker. Transport errors count as still held.
-std::optional<std::string> check_v2_lease(runpod::Client& client, const Lease& lease);
+std::optional<std::string> check_v2_lease(runpod::Client& client, const Lease& lease,
+                                          const CancelToken* cancel = nullptr);
 
 }  // namespace swarmpod::worker

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <set>
 #include <thread>
 
@@ -508,6 +509,61 @@ TEST(WorkerPool, PersistedTimesShapeTheFirstBurst) {
     EXPECT_EQ(uninformed.size(), 3u) << "an assumed 6 s generation starts a worker per request\n"
                                      << uninformed.dump();
     std::filesystem::remove_all(cache);
+}
+
+}  // namespace
+
+namespace {
+
+// A worker image that crashes at boot leaves the lease job queued. While it waits, the
+// pool reads the endpoint's /health and tells the user why, instead of only timing out.
+TEST(WorkerPool, CrashLoopingImageIsDiagnosed) {
+    EmulatorProcess emulator({"--protocol", "v2", "--cold-start-ms", "200", "--max-workers", "2"});
+    post_json(emulator, "/admin/faults", R"([{"route": "*", "kind": "crash_loop", "count": 1000}])");
+    Backend backend(emulator_config(emulator, "\"StartupTimeoutSec\": 6, \"KeepWarmSec\": 0"));
+    Collector collector;
+
+    GenerateOutcome outcome = generate(backend.get(), kRequest, "test-key", collector);
+
+    EXPECT_NE(outcome.status, SWARMPOD_OK);
+    EXPECT_NE(outcome.message.find("unhealthy"), std::string::npos) << outcome.message;
+    bool progress_named_it = false;
+    for (const auto& event : collector.progress) progress_named_it |= event.message.find("unhealthy") != std::string::npos;
+    EXPECT_TRUE(progress_named_it) << "the waiting user saw the diagnosis before the timeout";
+    const json ledger = emulator.wait_for_ledger(nothing_runs, 5000);
+    EXPECT_TRUE(nothing_runs(ledger)) << ledger.dump();
+}
+
+}  // namespace
+
+namespace {
+
+// Freeing a backend that holds several workers while RunPod does not answer /cancel
+// returns in about 15 s, not 15 s per worker: the workers are ended side by side.
+TEST(WorkerPool, FreeIsBoundedWhenRunPodDoesNotAnswer) {
+    EmulatorProcess emulator({"--protocol", "v2", "--cold-start-ms", "1000", "--generation-ms", "2000",
+                              "--max-workers", "3"});
+    auto backend = std::make_unique<Backend>(emulator_config(emulator, "\"MaxConcurrent\": 3, \"KeepWarmSec\": 120"));
+    // Nothing is known about this endpoint, so once the first worker is ready the pool
+    // assumes 6 s generations and starts a worker for each of the other two requests.
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 3; ++i) {
+        threads.emplace_back([&] {
+            Collector collector;
+            EXPECT_EQ(generate(backend->get(), kRequest, "test-key", collector).status, SWARMPOD_OK);
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    const int held = backend_status(backend->get()).value("workers_warm", 0);
+    ASSERT_GE(held, 2) << "the test needs several held workers";
+    post_json(emulator, "/admin/faults", R"([{"route": "cancel", "kind": "slow", "delay_ms": 60000}])");
+
+    const auto started = std::chrono::steady_clock::now();
+    backend.reset();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+    EXPECT_LT(seconds, 20.0) << held << " workers were ended one after the other";
+    EXPECT_GT(seconds, 10.0) << "each end waited for RunPod's answer";
 }
 
 }  // namespace
