@@ -38,6 +38,9 @@ struct Config {
     std::string report_url;
     std::string models_file;
     std::string faults_file;
+    // PEM files. When they are set, every worker serves HTTPS and WSS instead of HTTP and WS.
+    std::string worker_tls_cert;
+    std::string worker_tls_key;
 };
 
 } // namespace emulator

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include <boost/asio/ip/address.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/beast/core.hpp>
 #include <spdlog/spdlog.h>
 
@@ -29,6 +30,12 @@ HttpServer::HttpServer(std::string name, Handler handler)
 HttpServer::~HttpServer()
 {
     stop();
+}
+
+void HttpServer::use_tls(std::shared_ptr<asio::ssl::context> context, std::function<void()> on_handshake_failure)
+{
+    tls_context_ = std::move(context);
+    on_handshake_failure_ = std::move(on_handshake_failure);
 }
 
 std::uint16_t HttpServer::listen(const std::string& host, std::uint16_t port)
@@ -93,6 +100,11 @@ void HttpServer::accept_next()
             return;
         }
         reap_finished();
+        // SwarmUI's server (ASP.NET Core Kestrel) turns Nagle's algorithm off by default. With it
+        // on, the second of two small WebSocket messages waits for the client's delayed ACK (about
+        // 40 ms on Linux).
+        beast::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);
         auto done = std::make_shared<std::atomic<bool>>(false);
         auto upgraded = std::make_shared<std::atomic<bool>>(false);
         int handle = socket.native_handle();
@@ -128,6 +140,43 @@ void HttpServer::reap_finished()
 void HttpServer::serve(tcp::socket socket, std::shared_ptr<std::atomic<bool>> done,
                        std::shared_ptr<std::atomic<bool>> upgraded)
 {
+    bool reset = false;
+    std::optional<TlsStream> tls;
+    tcp::socket* tcp_layer = &socket;
+    if (tls_context_) {
+        // The stream takes over the socket; its descriptor, which stop() shuts down, stays the same.
+        tls.emplace(std::move(socket), *tls_context_);
+        tcp_layer = &tls->next_layer();
+        beast::error_code error;
+        tls->handshake(asio::ssl::stream_base::server, error);
+        if (error) {
+            spdlog::info("{}: TLS handshake failed: {}", name_, error.message());
+            if (on_handshake_failure_) {
+                on_handshake_failure_();
+            }
+        } else {
+            reset = serve_requests(*tls, *tcp_layer, &*tls, upgraded);
+        }
+    } else {
+        reset = serve_requests(socket, socket, nullptr, upgraded);
+    }
+
+    std::lock_guard<std::mutex> lock(mutex_);
+    beast::error_code ignored;
+    if (reset) {
+        // A zero linger time makes close() send a TCP reset instead of a clean FIN.
+        tcp_layer->set_option(asio::socket_base::linger(true, 0), ignored);
+    } else {
+        tcp_layer->shutdown(tcp::socket::shutdown_both, ignored);
+    }
+    tcp_layer->close(ignored);
+    *done = true;
+}
+
+template <class Stream>
+bool HttpServer::serve_requests(Stream& stream, tcp::socket& socket, TlsStream* tls,
+                                const std::shared_ptr<std::atomic<bool>>& upgraded)
+{
     beast::flat_buffer buffer;
     beast::error_code error;
     bool reset = false;
@@ -140,21 +189,26 @@ void HttpServer::serve(tcp::socket socket, std::shared_ptr<std::atomic<bool>> do
     for (;;) {
         http::request_parser<http::string_body> parser;
         parser.body_limit(max_body_bytes);
-        http::read(socket, buffer, parser, error);
+        http::read(stream, buffer, parser, error);
         if (error) {
+            const bool connection_ended = error == http::error::end_of_stream || error == asio::error::eof ||
+                                          error == asio::error::connection_reset || error == asio::error::shut_down ||
+                                          error == asio::error::bad_descriptor ||
+                                          error == asio::error::operation_aborted ||
+                                          error == asio::ssl::error::stream_truncated ||
+                                          error.category() == asio::error::get_ssl_category();
             if (error == http::error::body_limit) {
                 HttpRequest empty;
-                http::write(socket, json_response(empty, 413, {{"error", "Request body is too large."}}), error);
-            } else if (error != http::error::end_of_stream && error != asio::error::eof &&
-                       error != asio::error::connection_reset && error != asio::error::shut_down &&
-                       error != asio::error::bad_descriptor && error != asio::error::operation_aborted) {
+                http::write(stream, json_response(empty, 413, {{"error", "Request body is too large."}}), error);
+            } else if (!connection_ended) {
                 HttpRequest empty;
-                http::write(socket, json_response(empty, 400, {{"error", "Malformed HTTP request."}}), error);
+                http::write(stream, json_response(empty, 400, {{"error", "Malformed HTTP request."}}), error);
             }
             break;
         }
 
         Exchange exchange(parser.release(), socket);
+        exchange.tls = tls;
         exchange.chunked = parser.chunked();
         exchange.remote_address = remote;
         exchange.upgraded = upgraded;
@@ -183,7 +237,7 @@ void HttpServer::serve(tcp::socket socket, std::shared_ptr<std::atomic<bool>> do
             reset = true;
             break;
         }
-        http::write(socket, exchange.response, error);
+        http::write(stream, exchange.response, error);
         if (exchange.after_write) {
             exchange.after_write();
         }
@@ -191,17 +245,7 @@ void HttpServer::serve(tcp::socket socket, std::shared_ptr<std::atomic<bool>> do
             break;
         }
     }
-
-    std::lock_guard<std::mutex> lock(mutex_);
-    beast::error_code ignored;
-    if (reset) {
-        // A zero linger time makes close() send a TCP reset instead of a clean FIN.
-        socket.set_option(asio::socket_base::linger(true, 0), ignored);
-    } else {
-        socket.shutdown(tcp::socket::shutdown_both, ignored);
-    }
-    socket.close(ignored);
-    *done = true;
+    return reset;
 }
 
 HttpResponse make_response(const HttpRequest& request, unsigned status, std::string body, const std::string& content_type)
@@ -219,6 +263,25 @@ HttpResponse make_response(const HttpRequest& request, unsigned status, std::str
 HttpResponse json_response(const HttpRequest& request, unsigned status, const nlohmann::json& body)
 {
     return make_response(request, status, body.dump(), "application/json; charset=utf-8");
+}
+
+std::shared_ptr<asio::ssl::context> make_server_tls_context(const std::string& certificate_file,
+                                                            const std::string& key_file)
+{
+    auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+    context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                         asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                         asio::ssl::context::no_tlsv1_1);
+    beast::error_code error;
+    context->use_certificate_chain_file(certificate_file, error);
+    if (error) {
+        throw std::runtime_error("cannot use the TLS certificate file " + certificate_file + ": " + error.message());
+    }
+    context->use_private_key_file(key_file, asio::ssl::context::pem, error);
+    if (error) {
+        throw std::runtime_error("cannot use the TLS key file " + key_file + ": " + error.message());
+    }
+    return context;
 }
 
 std::string percent_decode(std::string_view text)

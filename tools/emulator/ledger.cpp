@@ -16,11 +16,25 @@ void Ledger::count_generation()
     ++generations_;
 }
 
+void Ledger::count_worker_request()
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++worker_requests_;
+}
+
+void Ledger::count_tls_handshake_failure()
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++tls_handshake_failures_;
+}
+
 void Ledger::clear()
 {
     std::lock_guard<std::mutex> lock(mutex_);
     images_.clear();
     generations_ = 0;
+    worker_requests_ = 0;
+    tls_handshake_failures_ = 0;
 }
 
 nlohmann::json Ledger::images_json() const
@@ -47,6 +61,18 @@ std::int64_t Ledger::generations() const
 {
     std::lock_guard<std::mutex> lock(mutex_);
     return generations_;
+}
+
+std::int64_t Ledger::worker_requests() const
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    return worker_requests_;
+}
+
+std::int64_t Ledger::tls_handshake_failures() const
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    return tls_handshake_failures_;
 }
 
 } // namespace emulator

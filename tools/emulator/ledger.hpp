@@ -29,15 +29,23 @@ public:
     void add_image(ImageRecord record);
     // Counts one generation request (a whole GenerateText2Image call, any number of images).
     void count_generation();
+    // Counts one HTTP request (a WebSocket upgrade included) that reached a worker's server.
+    void count_worker_request();
+    // Counts one client whose TLS handshake with a worker's server failed.
+    void count_tls_handshake_failure();
     void clear();
 
     nlohmann::json images_json() const;
     std::int64_t generations() const;
+    std::int64_t worker_requests() const;
+    std::int64_t tls_handshake_failures() const;
 
 private:
     mutable std::mutex mutex_;
     std::vector<ImageRecord> images_;
     std::int64_t generations_ = 0;
+    std::int64_t worker_requests_ = 0;
+    std::int64_t tls_handshake_failures_ = 0;
 };
 
 } // namespace emulator

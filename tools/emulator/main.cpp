@@ -14,6 +14,7 @@
 
 #include "config.hpp"
 #include "faults.hpp"
+#include "http_server.hpp"
 #include "ledger.hpp"
 #include "models.hpp"
 #include "runpod_api.hpp"
@@ -57,6 +58,9 @@ void print_help()
         "  --report-url URL         public_url the workers report instead of their loopback URL\n"
         "  --models-file FILE       JSON list of model objects (default: a built-in SDXL, Flux and SD 1.5 list)\n"
         "  --faults FILE            JSON list of fault rules, the same as POST /admin/faults\n"
+        "  --worker-tls-cert FILE   PEM certificate chain; workers then serve https:// and wss:// (needs\n"
+        "                           --worker-tls-key)\n"
+        "  --worker-tls-key FILE    PEM private key of --worker-tls-cert\n"
         "  --quiet                  log warnings and errors only (logs go to stderr)\n"
         "  --help                   print this help\n"
         "\n"
@@ -171,8 +175,23 @@ Config parse_flags(int argc, char** argv)
             config.models_file = value();
         } else if (flag == "--faults") {
             config.faults_file = value();
+        } else if (flag == "--worker-tls-cert") {
+            config.worker_tls_cert = value();
+        } else if (flag == "--worker-tls-key") {
+            config.worker_tls_key = value();
         } else {
             usage_error("unknown option '" + flag + "'");
+        }
+    }
+    if (config.worker_tls_cert.empty() != config.worker_tls_key.empty()) {
+        usage_error("--worker-tls-cert and --worker-tls-key must be given together");
+    }
+    if (!config.worker_tls_cert.empty()) {
+        // Loaded once here so that a bad file stops the emulator at startup, not at the first worker.
+        try {
+            emulator::make_server_tls_context(config.worker_tls_cert, config.worker_tls_key);
+        } catch (const std::exception& error) {
+            usage_error(error.what());
         }
     }
     if (!config.allow_non_loopback && !is_loopback_host(config.listen_host)) {

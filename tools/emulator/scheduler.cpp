@@ -268,8 +268,10 @@ Worker& Scheduler::start_worker(std::int64_t now)
                                                     config_.protocol == WorkerProtocol::v2);
     worker->server->set_fault_hooks(&faults_, [this](const std::string& id) { kill_worker(id); });
     worker->server->start();
-    worker->url = config_.report_url.empty() ? "http://127.0.0.1:" + std::to_string(worker->server->port())
-                                             : config_.report_url;
+    const char* scheme = config_.worker_tls_cert.empty() ? "http" : "https";
+    worker->url = config_.report_url.empty()
+                      ? std::string(scheme) + "://127.0.0.1:" + std::to_string(worker->server->port())
+                      : config_.report_url;
     spdlog::info("worker {}: starting on port {} (cold start {} ms{})", worker->id, worker->server->port(),
                  cold_start, worker->flashbooted ? ", FlashBoot" : "");
     workers_.push_back(std::move(worker));

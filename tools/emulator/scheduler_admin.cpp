@@ -97,7 +97,9 @@ nlohmann::json Scheduler::ledger_json()
             {"queued_jobs", queued},
             {"live_workers", live},
             {"total_billed_seconds", total_billed},
-            {"generations", ledger_.generations()}};
+            {"generations", ledger_.generations()},
+            {"worker_requests", ledger_.worker_requests()},
+            {"tls_handshake_failures", ledger_.tls_handshake_failures()}};
 }
 
 void Scheduler::reset()

@@ -2,6 +2,7 @@
 
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <spdlog/spdlog.h>
 
 #include "util.hpp"
@@ -12,11 +13,11 @@ namespace {
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 using tcp = boost::asio::ip::tcp;
-using Socket = websocket::stream<tcp::socket&>;
 
 // Thrown by a send when the client has gone, to leave the generation loop.
 struct ClientGone {};
 
+template <class Socket>
 void send(Socket& ws, const nlohmann::json& message)
 {
     beast::error_code error;
@@ -27,6 +28,7 @@ void send(Socket& ws, const nlohmann::json& message)
     }
 }
 
+template <class Socket>
 void close(Socket& ws)
 {
     beast::error_code ignored;
@@ -48,6 +50,7 @@ std::string metadata_for(const GenerationParams& params, const ImageRequest& ima
 }
 
 // Returns false when the worker is stopping, so the socket is dropped without the end sequence.
+template <class Socket>
 bool run_generation(SwarmApi& api, const Config& config, Socket& ws, const std::string& session_id,
                     const nlohmann::json& input)
 {
@@ -96,12 +99,11 @@ bool run_generation(SwarmApi& api, const Config& config, Socket& ws, const std::
     return true;
 }
 
-} // namespace
-
-void serve_websocket(SwarmApi& api, const Config& config, tcp::socket& socket,
-                     boost::beast::http::request<boost::beast::http::string_body> request)
+template <class NextLayer>
+void serve_on(SwarmApi& api, const Config& config, NextLayer& next_layer,
+              const boost::beast::http::request<boost::beast::http::string_body>& request)
 {
-    Socket ws(socket);
+    websocket::stream<NextLayer&> ws(next_layer);
     beast::error_code error;
     ws.read_message_max(200ULL * 1024 * 1024);
     // One frame per message: SwarmUI's clients accept fragments, but simple test clients often do not.
@@ -152,6 +154,18 @@ void serve_websocket(SwarmApi& api, const Config& config, tcp::socket& socket,
         close(ws);
     } catch (const ClientGone&) {
         spdlog::debug("WebSocket client left during {}", path);
+    }
+}
+
+} // namespace
+
+void serve_websocket(SwarmApi& api, const Config& config, tcp::socket& socket, TlsStream* tls,
+                     boost::beast::http::request<boost::beast::http::string_body> request)
+{
+    if (tls != nullptr) {
+        serve_on(api, config, *tls, request);
+    } else {
+        serve_on(api, config, socket, request);
     }
 }
 

@@ -57,7 +57,8 @@ std::string cookie_value(std::string_view header, std::string_view name)
 
 WorkerServer::WorkerServer(const Config& config, const ModelCatalog& models, Ledger& ledger, std::string worker_id,
                            bool gateway)
-    : config_(config), worker_id_(worker_id), gateway_(gateway), api_(config, models, ledger, worker_id),
+    : config_(config), worker_id_(worker_id), gateway_(gateway), ledger_(ledger),
+      api_(config, models, ledger, worker_id),
       http_("worker " + worker_id, [this](Exchange& exchange) { handle(exchange); })
 {
 }
@@ -76,6 +77,10 @@ void WorkerServer::set_fault_hooks(Faults* faults, std::function<void(const std:
 
 void WorkerServer::start()
 {
+    if (!config_.worker_tls_cert.empty()) {
+        http_.use_tls(make_server_tls_context(config_.worker_tls_cert, config_.worker_tls_key),
+                      [this] { ledger_.count_tls_handshake_failure(); });
+    }
     port_ = http_.listen("127.0.0.1", 0);
 }
 
@@ -113,6 +118,7 @@ bool WorkerServer::token_matches(const HttpRequest& request) const
 
 void WorkerServer::handle(Exchange& exchange)
 {
+    ledger_.count_worker_request();
     const HttpRequest& request = exchange.request;
     // The gateway checks the token first, so an unauthenticated caller never learns whether SwarmUI is up.
     if (gateway_ && !token_matches(request)) {
@@ -134,7 +140,7 @@ void WorkerServer::handle(Exchange& exchange)
     if (beast::websocket::is_upgrade(request)) {
         *exchange.upgraded = true;
         exchange.after = Exchange::After::taken;
-        serve_websocket(api_, config_, exchange.socket, std::move(exchange.request));
+        serve_websocket(api_, config_, exchange.socket, exchange.tls, std::move(exchange.request));
         return;
     }
     if (path.rfind("/API/", 0) == 0) {

@@ -29,7 +29,8 @@ public:
 
     // Rules for worker:<Route> faults; `kill` stops this worker as if its container died. Call before start().
     void set_fault_hooks(Faults* faults, std::function<void(const std::string& worker_id)> kill);
-    // Binds 127.0.0.1 on a free port and starts accepting. Throws boost::system::system_error on failure.
+    // Binds 127.0.0.1 on a free port and starts accepting, over TLS when the config names a certificate.
+    // Throws boost::system::system_error, or std::runtime_error for an unusable certificate or key.
     void start();
     // Ends running generations, closes the port and every connection, and joins all threads.
     void stop();
@@ -52,6 +53,7 @@ private:
     const Config& config_;
     const std::string worker_id_;
     const bool gateway_;
+    Ledger& ledger_;
     SwarmApi api_;
     HttpServer http_;
     std::uint16_t port_ = 0;
