@@ -151,7 +151,9 @@ typedef struct swarmpod_backend swarmpod_backend;
  *   StartupTimeoutSec (int, 120), GenerationTimeoutSec (int, 300),
  *   AutoRefresh (bool, false), KeepWarmSec (int), WorkerProtocol ("auto"|"v1"|"v2"),
  *   AllowInsecureWorkerUrls (bool, false), CaBundle (string path),
- *   UseWebSocket (bool, true), ModelCachePath (string), CostPerGpuSecond (number).
+ *   UseWebSocket (bool, true), MaxWebSocketMessageMiB (int, 256: the largest
+ *   WebSocket message, so the largest base64 image, accepted; 1 to 2048),
+ *   ModelCachePath (string), CostPerGpuSecond (number).
  * Unknown fields and invalid values fail with SWARMPOD_E_INVALID_CONFIG and a message
  * naming the field. Creating a backend starts no job. When RunPodApiKey is set it
  * cancels, on a background thread, the jobs that an earlier process of this

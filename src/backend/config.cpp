@@ -16,6 +16,9 @@ namespace {
 
 using nlohmann::json;
 
+// Bounds the memory of one message plus the image decoded from it (3/4 of its size) to 3.5 GiB.
+constexpr int kMaxWebSocketMessageMiB = 2048;
+
 [[noreturn]] void fail(const std::string& message) { throw Error(Status::invalid_config, message); }
 
 std::string type_name(const json& value) {
@@ -155,6 +158,10 @@ Config parse_config(const std::string& json_text) {
          [&](const json& v) { config.allow_insecure_worker_urls = read_bool(v, "AllowInsecureWorkerUrls"); }},
         {"CaBundle", [&](const json& v) { config.ca_bundle = v.is_null() ? "" : read_string(v, "CaBundle"); }},
         {"UseWebSocket", [&](const json& v) { config.use_websocket = read_bool(v, "UseWebSocket"); }},
+        {"MaxWebSocketMessageMiB",
+         [&](const json& v) {
+             config.max_websocket_message_mib = read_int(v, "MaxWebSocketMessageMiB", 1, kMaxWebSocketMessageMiB);
+         }},
         {"ModelCachePath",
          [&](const json& v) { config.model_cache_path = v.is_null() ? "" : read_string(v, "ModelCachePath"); }},
         {"CostPerGpuSecond",
@@ -203,6 +210,7 @@ nlohmann::json describe_config(const Config& config) {
         {"WorkerProtocol", worker_protocol_name(config.worker_protocol)},
         {"AllowInsecureWorkerUrls", config.allow_insecure_worker_urls},
         {"UseWebSocket", config.use_websocket},
+        {"MaxWebSocketMessageMiB", config.max_websocket_message_mib},
         {"CostPerGpuSecond", config.cost_per_gpu_second},
     };
 }

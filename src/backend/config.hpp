@@ -31,6 +31,9 @@ struct Config {
     bool allow_insecure_worker_urls = false;
     std::string ca_bundle;
     bool use_websocket = true;
+    // Largest WebSocket message accepted, in MiB. One message carries one image as base64
+    // (4/3 of its size): an incompressible 4096 x 4096 RGBA PNG is about 85 MiB that way.
+    int max_websocket_message_mib = 256;
     std::string model_cache_path;
     double cost_per_gpu_second = 0.0;
 };

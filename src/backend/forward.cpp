@@ -212,6 +212,7 @@ public:
         : generation_(generation), worker_(worker), context_(context), request_(std::move(shaped)) {
         model_ = request_.value("model", std::string());
         options_.ca_bundle = context.config.ca_bundle;
+        options_.max_message_bytes = static_cast<std::size_t>(context.config.max_websocket_message_mib) * 1024 * 1024;
         options_.user_agent = "swarmpod/0.1";
         url_ = swarm::websocket_url(context.lease.public_url, kWsRoute);
     }
@@ -267,6 +268,11 @@ private:
             socket.abort();
             if (error.status() == Status::cancelled || generation_.cancel().cancelled()) {
                 throw generation_.cancelled_error();
+            }
+            if (error.status() == Status::too_large) {
+                throw Error(Status::too_large, std::string(error.what()) + " Raise MaxWebSocketMessageMiB (now " +
+                                                   std::to_string(context_.config.max_websocket_message_mib) +
+                                                   ") to accept larger images.");
             }
             throw;
         }
