@@ -75,7 +75,8 @@ ParsedUrl parse_ws_url(const std::string& url) {
         throw Error(Status::invalid_argument, "The WebSocket URL has no host: '" + log::redact(url.substr(0, 80)) + "'.");
     }
     if (parsed.port.empty()) parsed.port = parsed.tls ? "443" : "80";
-    if (parsed.port.find_first_not_of("0123456789") != std::string::npos || parsed.port.size() > 5) {
+    if (parsed.port.find_first_not_of("0123456789") != std::string::npos || parsed.port.size() > 5 ||
+        std::stoul(parsed.port) > 65535) {
         throw Error(Status::invalid_argument, "The WebSocket URL has an invalid port '" + parsed.port + "'.");
     }
     return parsed;
@@ -229,18 +230,27 @@ void WsClient::connect(const std::string& url, const std::string& bearer_token, 
 
     bool done = false;
     beast::error_code result;
-    tcp::resolver resolver(impl.io);
     tcp::resolver::results_type endpoints;
-    resolver.async_resolve(parsed.host, parsed.port,
-                           [&](const beast::error_code& error, tcp::resolver::results_type found) {
-                               result = error;
-                               endpoints = std::move(found);
-                               done = true;
-                           });
-    if (!impl.wait(done, deadline, cancel, "resolving " + parsed.host)) {
-        throw Error(Status::internal, "A resolve wait ended without a result.");
+    beast::error_code not_numeric;
+    const net::ip::address literal = net::ip::make_address(parsed.host, not_numeric);
+    if (!not_numeric) {
+        // An IP address needs no lookup. Asio resolves on a thread of its own, which each
+        // connection (with its own io_context) would start again: milliseconds on loopback.
+        const auto port = static_cast<unsigned short>(std::stoul(parsed.port));
+        endpoints = tcp::resolver::results_type::create(tcp::endpoint(literal, port), parsed.host, parsed.port);
+    } else {
+        tcp::resolver resolver(impl.io);
+        resolver.async_resolve(parsed.host, parsed.port,
+                               [&](const beast::error_code& error, tcp::resolver::results_type found) {
+                                   result = error;
+                                   endpoints = std::move(found);
+                                   done = true;
+                               });
+        if (!impl.wait(done, deadline, cancel, "resolving " + parsed.host)) {
+            throw Error(Status::internal, "A resolve wait ended without a result.");
+        }
+        if (result) impl.fail(result, "Resolving " + parsed.host);
     }
-    if (result) impl.fail(result, "Resolving " + parsed.host);
 
     done = false;
     impl.lowest().async_connect(endpoints, [&](const beast::error_code& error, const tcp::endpoint&) {
@@ -320,9 +330,12 @@ ReadResult WsClient::read(std::string& out, Millis idle_timeout, Deadline deadli
     if (result == websocket::error::closed) return ReadResult::closed;
     if (result == websocket::error::message_too_big || result == websocket::error::buffer_overflow) {
         impl.drop();
+        constexpr std::size_t kMiB = 1024 * 1024;
+        const std::size_t cap = impl.options.max_message_bytes;
+        const std::string shown_cap =
+            cap % kMiB == 0 ? std::to_string(cap / kMiB) + " MiB" : std::to_string(cap) + " bytes";
         throw Error(Status::too_large, "The worker at " + impl.host_label + " sent a WebSocket message larger than " +
-                                           std::to_string(impl.options.max_message_bytes / (1024 * 1024)) +
-                                           " MiB, the limit for one message.");
+                                           shown_cap + ", the limit for one message.");
     }
     if (result) impl.fail(result, "Reading from the WebSocket");
     return ReadResult::message;
