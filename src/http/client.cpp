@@ -305,7 +305,7 @@ TransportFailure describe_failure(CURLcode code, CURL* easy, const char* error_b
         case CURLE_SSL_CLIENTCERT:
             failure.status = Status::tls;
             failure.message = "TLS with " + host + " failed (" + detail +
-                              "). Check the server certificate, or add its CA with the CA bundle setting.";
+                              "). Check the server certificate, or add its CA certificate to the PEM file that CaBundle names.";
             break;
         default:
             failure.status = Status::network;

@@ -115,7 +115,8 @@ void wait_until_ready(http::Client& http, const Lease& lease, const ReadinessLim
             if (error.retry_after() > Millis(0)) wait = std::min(error.retry_after(), limits.max_poll_interval);
             report(kPhaseLoadingBackends, "Worker " + lease.worker_id + "'s SwarmUI is starting", lease.worker_id);
         } catch (const http::TransportError& error) {
-            if (error.status() == Status::cancelled) throw;
+            // An untrusted certificate or a name mismatch does not go away by waiting.
+            if (error.status() == Status::cancelled || error.status() == Status::tls) throw;
             last_error = error.what();
             if (!answered && Clock::now() - started >= limits.never_answered_after) {
                 throw Error(Status::worker, "Worker " + lease.worker_id + " was assigned but never answered at " +

@@ -2,14 +2,12 @@
 // test time. The library trusts it only when CaBundle names it, checks the host name
 // even then, and has no setting that turns verification off.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <atomic>
-#include <cstdlib>
-#include <filesystem>
 #include <string>
 
 #include "integration/abi_session.hpp"
+#include "integration/self_signed.hpp"
 #include "unit/loopback_server.hpp"
 
 namespace {
@@ -22,20 +20,15 @@ using swarmpod::test::LoopbackServer;
 class AbiTls : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
-        if (std::system("command -v openssl >/dev/null 2>&1") != 0) return;
-        directory_ = ::testing::TempDir() + "swarmpod-abi-tls-" + std::to_string(::getpid());
-        std::filesystem::create_directories(directory_);
         // The certificate names only the IP address 127.0.0.1, not "localhost".
-        const std::string command = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1"
-                                    " -addext subjectAltName=IP:127.0.0.1 -keyout " +
-                                    directory_ + "/key.pem -out " + directory_ + "/cert.pem >/dev/null 2>&1";
-        ready_ = std::system(command.c_str()) == 0;
+        certificate_ = swarmpod::testing::make_self_signed_certificate("abi-tls");
+        directory_ = certificate_.directory;
     }
-    static void TearDownTestSuite() {
-        if (!directory_.empty()) std::filesystem::remove_all(directory_);
-    }
+    static void TearDownTestSuite() { swarmpod::testing::remove_self_signed_certificate(certificate_); }
     void SetUp() override {
-        if (!ready_) GTEST_SKIP() << "the openssl tool is missing or failed, so no test certificate could be made";
+        if (!certificate_.ready) {
+            GTEST_SKIP() << "the openssl tool is missing or failed, so no test certificate could be made";
+        }
         server_ = std::make_unique<LoopbackServer>(cert(), key());
         server_->server().Get(R"(/v2/test-endpoint/health)", [this](const httplib::Request&, httplib::Response& reply) {
             ++requests_;
@@ -49,8 +42,8 @@ protected:
         server_->start();
     }
 
-    static std::string cert() { return directory_ + "/cert.pem"; }
-    static std::string key() { return directory_ + "/key.pem"; }
+    static std::string cert() { return certificate_.certificate_path; }
+    static std::string key() { return certificate_.key_path; }
 
     std::string config(const std::string& host, const std::string& extra = "") const {
         std::string text = "{\"EndpointId\": \"test-endpoint\", \"ApiBaseUrl\": \"https://" + host + ":" +
@@ -59,8 +52,8 @@ protected:
         return text + "}";
     }
 
+    static inline swarmpod::testing::SelfSignedCertificate certificate_;
     static inline std::string directory_;
-    static inline bool ready_ = false;
     std::unique_ptr<LoopbackServer> server_;
     std::atomic<int> requests_{0};
 };

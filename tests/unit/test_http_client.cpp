@@ -361,7 +361,7 @@ TEST_F(HttpClientTls, UntrustedCertificateIsTlsError) {
         FAIL() << "expected TransportError";
     } catch (const TransportError& error) {
         EXPECT_EQ(error.status(), Status::tls);
-        EXPECT_NE(std::string(error.what()).find("CA bundle"), std::string::npos) << error.what();
+        EXPECT_NE(std::string(error.what()).find("CaBundle"), std::string::npos) << error.what();
     }
 }
 
