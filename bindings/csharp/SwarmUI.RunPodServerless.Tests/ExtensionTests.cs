@@ -456,4 +456,26 @@ public sealed class BackendTests(EmulatorFixture fixture)
         Assert.Contains(Logs.Recorded, entry => entry.Message.StartsWith("[RunPodServerless] [native] "));
         Assert.DoesNotContain(Logs.Recorded, entry => entry.Message.Contains(Emulator.ApiKey));
     }
+
+    [Fact]
+    public void CachePath_IsTheDataFolder()
+    {
+        _ = ExtensionHost.Extension;
+        string folder = RunPodServerlessBackend.ModelCachePathFor($"cachetest{Guid.NewGuid():N}");
+
+        Assert.Equal(System.IO.Path.GetFullPath(System.IO.Path.Combine(Program.DataDir, "RunPodServerless")), folder);
+        Assert.True(System.IO.Directory.Exists(folder));
+    }
+
+    [Fact]
+    public void CachePath_KeepsOlderFolderLayout()
+    {
+        _ = ExtensionHost.Extension;
+        string endpoint = $"cachetest{Guid.NewGuid():N}";
+        string older = System.IO.Path.Combine(System.IO.Path.GetFullPath(System.IO.Path.Combine(Program.DataDir, "RunPodServerless")),
+            $"models_{endpoint}.json");
+        System.IO.Directory.CreateDirectory(older);
+
+        Assert.Equal(older, RunPodServerlessBackend.ModelCachePathFor(endpoint));
+    }
 }

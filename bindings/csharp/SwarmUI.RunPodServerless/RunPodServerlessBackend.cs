@@ -234,13 +234,23 @@ public partial class RunPodServerlessBackend : AbstractT2IBackend
         };
     }
 
-    /// <summary>Returns the file where libswarmpod caches the model list of an endpoint, below SwarmUI's data folder.</summary>
-    /// <remarks>libswarmpod accepts only letters, digits, '-' and '_' in an endpoint id, so the id is safe in a file name.</remarks>
+    /// <summary>Returns the folder libswarmpod keeps its caches in (model lists and feature flags as
+    /// <c>models_&lt;endpoint&gt;.json</c>, cold-start and generation times, the job journal): <c>Data/RunPodServerless</c>
+    /// below SwarmUI's data folder.</summary>
+    /// <remarks>Earlier versions passed <c>Data/RunPodServerless/models_&lt;endpoint&gt;.json</c>, which libswarmpod
+    /// made a folder. When that folder exists it is used as before, so its model list and its job journal (jobs a
+    /// crash left running, cancelled at the next start) are not lost. libswarmpod accepts only letters, digits, '-'
+    /// and '_' in an endpoint id, so the id is safe in a path.</remarks>
     internal static string ModelCachePathFor(string endpointId)
     {
         string folder = Path.GetFullPath(Path.Combine(Program.DataDir, "RunPodServerless"));
+        string olderFolder = Path.Combine(folder, $"models_{endpointId?.Trim()}.json");
+        if (Directory.Exists(olderFolder))
+        {
+            return olderFolder;
+        }
         Directory.CreateDirectory(folder);
-        return Path.Combine(folder, $"models_{endpointId?.Trim()}.json");
+        return folder;
     }
 
     /// <summary>Returns the key to pass with a call: null when the settings hold one (libswarmpod uses it first),
