@@ -323,7 +323,10 @@ SWARMPOD_API int32_t SWARMPOD_CALL swarmpod_backend_list_models(swarmpod_backend
 
 /*
  * Returns a snapshot of the backend as a JSON object: endpoint, protocol, workers
- * (each with id, state, age, in_use), counts of warm/starting/max workers, model
+ * (each with id, state, age, in_use, seconds until RunPod started it and until it was
+ * ready, estimated billed seconds), counts of warm/starting/max workers, the cost
+ * ledger of the last 50 released workers per API key ("released_leases": the same
+ * times plus the release, generations, reason and estimated billed seconds), model
  * count, GPU-seconds and estimated cost of this session, the last error, and a
  * "notice" that is empty unless the backend limits itself (for example to one v1 worker
  * at a time when RunPod does not report which worker runs a keepalive job). It never

@@ -277,11 +277,16 @@ json Backend::status() {
     double billed = 0;
     std::string last_error = last_error_;
     std::string notice;
+    json released = json::array();
     for (const auto& [key, pool] : pools_) {
         json pool_status = pool->status();
         for (auto& worker : pool_status["workers"]) {
             worker["pool"] = key_fingerprint(key);
             workers.push_back(worker);
+        }
+        for (auto& lease : pool_status["released_leases"]) {
+            lease["pool"] = key_fingerprint(key);
+            released.push_back(lease);
         }
         warm += pool_status.value("warm", 0);
         starting += pool_status.value("starting", 0);
@@ -296,6 +301,7 @@ json Backend::status() {
                 {"protocol", protocol == 0 ? std::string(worker_protocol_name(config_.worker_protocol))
                                            : "v" + std::to_string(protocol)},
                 {"workers", workers},
+                {"released_leases", released},
                 {"workers_warm", warm},
                 {"workers_starting", starting},
                 {"workers_in_use", in_use},

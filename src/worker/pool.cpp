@@ -47,6 +47,28 @@ constexpr Millis kLeaseCheckInterval{15000};
 // so no generation is routed to a worker that is releasing itself.
 constexpr double kIdleMarginSeconds = 3;
 
+// Released leases listed in the status snapshot, newest last.
+constexpr std::size_t kReleasedLeasesKept = 50;
+
+double seconds_between(Clock::time_point from, Clock::time_point to) {
+    if (from == Clock::time_point{} || to == Clock::time_point{} || to < from) return -1;
+    return std::chrono::duration<double>(to - from).count();
+}
+
+// One lease's cost ledger entry: seconds from our first job to the worker taking it
+// (RunPod's queue and the cold start), to a ready SwarmUI, and to the release; and the
+// billed seconds RunPod is estimated to charge. A time not reached is -1.
+nlohmann::json lease_record(const Lease& lease, int generations, double billed_seconds, const std::string& reason) {
+    return {{"worker_id", lease.worker_id},
+            {"protocol", lease.protocol},
+            {"picked_after_seconds", seconds_between(lease.requested_at, lease.picked_at)},
+            {"ready_after_seconds", seconds_between(lease.requested_at, lease.ready_at)},
+            {"released_after_seconds", seconds_between(lease.requested_at, lease.released_at)},
+            {"generations", generations},
+            {"estimated_billed_seconds", billed_seconds},
+            {"release_reason", reason}};
+}
+
 }  // namespace
 
 WorkerPool::WorkerPool(http::Client& http, runpod::EndpointConfig endpoint, PoolSettings settings, JobTracker& tracker,
@@ -432,7 +454,13 @@ void WorkerPool::end_slot(const std::shared_ptr<Slot>& slot, const std::string& 
     if (!lease.token.empty()) log::remove_secret(lease.token);
     lease.released_at = Clock::now();
     std::lock_guard<std::mutex> lock(mutex_);
-    released_billed_seconds_ += estimated_billed_seconds(lease, lease.released_at, settings_.endpoint_idle_seconds);
+    const double billed = estimated_billed_seconds(lease, lease.released_at, settings_.endpoint_idle_seconds);
+    released_billed_seconds_ += billed;
+    if (lease.requested_at != Clock::time_point{}) {
+        released_leases_.push_back(lease_record(lease, slot->generations, billed,
+                                                lease.release_reason.empty() ? reason : lease.release_reason));
+        if (released_leases_.size() > kReleasedLeasesKept) released_leases_.erase(released_leases_.begin());
+    }
     remove_slot_locked(slot);
     changed_.notify_all();
 }
@@ -590,6 +618,10 @@ nlohmann::json WorkerPool::status() const {
                                                ? 0.0
                                                : seconds_since(slot->lease.requested_at)},
                            {"generations", slot->generations},
+                           {"picked_after_seconds", seconds_between(slot->lease.requested_at, slot->lease.picked_at)},
+                           {"ready_after_seconds", seconds_between(slot->lease.requested_at, slot->lease.ready_at)},
+                           {"estimated_billed_seconds",
+                            estimated_billed_seconds(slot->lease, now, settings_.endpoint_idle_seconds)},
                            {"in_use", slot->state == SlotState::in_use},
                            {"message", slot->state == SlotState::starting ? slot->message : ""}});
     }
@@ -603,6 +635,7 @@ nlohmann::json WorkerPool::status() const {
             {"waiting_requests", waiters_},
             {"leases_started", leases_started_},
             {"estimated_billed_seconds", released_billed_seconds_ + live_billed},
+            {"released_leases", released_leases_},
             {"last_error", last_error_text_}};
 }
 

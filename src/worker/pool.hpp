@@ -126,6 +126,7 @@ private:
     std::optional<Error> last_failure_;
     std::string last_error_text_;
     double released_billed_seconds_ = 0;
+    std::vector<nlohmann::json> released_leases_;  // cost ledger of the last released leases
     std::vector<double> generation_seconds_;  // recent in-use durations, newest last
     int leases_started_ = 0;
     std::string single_worker_reason_;  // set once; the status snapshot shows it

@@ -567,3 +567,32 @@ TEST(WorkerPool, FreeIsBoundedWhenRunPodDoesNotAnswer) {
 }
 
 }  // namespace
+
+namespace {
+
+// Each released lease stays in the status snapshot as a cost ledger entry: when the
+// worker took the job, was ready and was released, and the seconds RunPod bills.
+TEST(WorkerPool, ReleasedLeaseIsInCostLedger) {
+    EmulatorProcess emulator({"--protocol", "v2", "--cold-start-ms", "400", "--generation-ms", "200"});
+    Backend backend(emulator_config(emulator, "\"KeepWarmSec\": 0"));
+    Collector collector;
+    ASSERT_EQ(generate(backend.get(), kRequest, "test-key", collector).status, SWARMPOD_OK);
+    const json ledger = emulator.wait_for_ledger(nothing_runs, 3000);
+
+    const json status = backend_status(backend.get());
+    ASSERT_EQ(status["released_leases"].size(), 1u) << status.dump();
+    const json& lease = status["released_leases"][0];
+    EXPECT_GE(lease.value("picked_after_seconds", -1.0), 0.35) << lease.dump();
+    EXPECT_GE(lease.value("ready_after_seconds", -1.0), lease.value("picked_after_seconds", 0.0));
+    EXPECT_GE(lease.value("released_after_seconds", -1.0), lease.value("ready_after_seconds", 0.0) + 0.15);
+    EXPECT_EQ(lease.value("generations", 0), 1);
+    EXPECT_FALSE(lease.value("release_reason", "").empty());
+    // The estimate adds RunPod's default 5 s idle tail; the emulator stops a cancelled
+    // worker after 0.1 s, so the estimate is above the emulator's bill by up to that tail.
+    const double emulator_billed = ledger["workers"][0].value("billed_seconds", 0.0);
+    EXPECT_GE(lease.value("estimated_billed_seconds", 0.0), emulator_billed) << ledger.dump();
+    EXPECT_LE(lease.value("estimated_billed_seconds", 0.0), emulator_billed + 7) << ledger.dump();
+    EXPECT_EQ(lease.value("estimated_billed_seconds", 0.0), status.value("estimated_billed_seconds", -1.0));
+}
+
+}  // namespace
