@@ -8,16 +8,16 @@
 // once. It prints one row per configuration plus the two computed oracles.
 //
 // StartupTimeoutSec and GenerationTimeoutSec are divided too (120 / scale and
-// 100 / scale), so that the times the pool assumes before it has measured any (half
-// the startup timeout up to 60 s, a tenth of the generation timeout up to 10 s) are,
-// unscaled, the 60 s and 10 s a user with the default timeouts gets.
+// 100 / scale). Before it has measured anything, the pool assumes half the startup
+// timeout (up to 60 s) as cold start and a tenth of the generation timeout (up to 10 s)
+// as generation. Scaled this way, those are the 60 s and 10 s of the default timeouts.
 //
 // Usage: swarmpod_bench_pool_bursty_trace [--scale 10] [--protocol v2] [--parallel 4]
 //        [--poll-ms 2000/scale] [--configs "10:8,10:8:returning,..."]
 // where each configuration is KeepWarmSec (unscaled seconds, a multiple of --scale),
-// MaxConcurrent and optionally "returning": the backend then starts with the cold
-// starts and generation times persisted by one earlier run of the same trace (a user
-// who restarts SwarmUI), instead of an empty cache folder.
+// MaxConcurrent and optionally "returning". A returning backend starts with the cold
+// starts and generation times that one earlier run of the same trace saved, as after a
+// SwarmUI restart. Other backends start with an empty cache folder.
 #include <algorithm>
 #include <cstdio>
 #include <sstream>

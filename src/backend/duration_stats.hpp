@@ -19,9 +19,9 @@ std::string cache_directory(const std::string& configured);
 std::string write_file_atomically(const std::string& path, const std::string& text);
 
 // The last kKeptSamples durations of one kind for each endpoint, stored as JSON in
-// `<directory>/<file_name>`: the backend keeps cold starts (seconds from lease request
-// to a ready worker) in cold_starts.json and generation times (seconds a worker was in
-// use) in generation_times.json. Thread-safe. A missing, unreadable or corrupt file
+// `<directory>/<file_name>`. The backend keeps two: cold starts (seconds from lease
+// request to a ready worker) in cold_starts.json, and generation times (seconds a worker
+// was in use) in generation_times.json. Thread-safe. A missing, unreadable or corrupt file
 // counts as empty (logged); a file that cannot be written is logged and the samples
 // stay in memory.
 class DurationStats {

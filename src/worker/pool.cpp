@@ -55,9 +55,10 @@ double seconds_between(Clock::time_point from, Clock::time_point to) {
     return std::chrono::duration<double>(to - from).count();
 }
 
-// One lease's cost ledger entry: seconds from our first job to the worker taking it
-// (RunPod's queue and the cold start), to a ready SwarmUI, and to the release; and the
-// billed seconds RunPod is estimated to charge. A time not reached is -1.
+// One lease's cost ledger entry. It has the seconds from our first job to three moments:
+// the worker taking the job (RunPod's queue and the cold start), a ready SwarmUI, and the
+// release. It also has the billed seconds RunPod is estimated to charge. A time not
+// reached is -1.
 nlohmann::json lease_record(const Lease& lease, int generations, double billed_seconds, const std::string& reason) {
     return {{"worker_id", lease.worker_id},
             {"protocol", lease.protocol},
@@ -335,9 +336,9 @@ Checkout WorkerPool::acquire(const CancelToken& cancel, const LifecycleFn& repor
 }
 
 // A v1 keepalive job cannot be addressed to a worker. When RunPod reports which worker
-// runs it, the pool checks that it is the woken one; when RunPod does not, a second
-// worker's keepalive could hold the first worker and leave the second one billing
-// unheld, so the pool keeps one v1 worker at a time from then on.
+// runs it, the pool checks that it is the woken one. When RunPod does not, a second
+// worker's keepalive could land on the first worker and leave the second one billing
+// with no job. So from then on the pool keeps one v1 worker at a time.
 int WorkerPool::max_workers_locked() const { return single_worker_reason_.empty() ? settings_.max_workers : 1; }
 
 void WorkerPool::note_unverified_hold_locked(const Lease& lease) {
@@ -661,8 +662,8 @@ void WorkerPool::shutdown(Millis within) noexcept {
     }
     abort_.cancel();
     if (monitor_.joinable()) monitor_.join();
-    // Each end may wait for RunPod up to `within`; end them side by side so the whole
-    // shutdown takes about `within` however many workers are held.
+    // Each end may wait for RunPod up to `within`. Ending them side by side keeps the
+    // whole shutdown near `within`, however many workers are held.
     std::vector<std::thread> enders;
     for (const auto& slot : held) {
         try {

@@ -466,8 +466,8 @@ TEST(WorkerPool, V1WithWorkerIdsHasNoNotice) {
 
 namespace {
 
-// Starts `count` generations at once on a new backend with `fields` and returns how
-// many workers the emulator booted for them.
+// Starts `count` generations at once on a new backend with `fields` and returns the
+// workers the emulator booted for them (the ledger's list).
 json workers_for_burst(EmulatorProcess& emulator, const std::string& fields, int count) {
     post_json(emulator, "/admin/reset", "{}");
     Backend backend(emulator_config(emulator, fields));

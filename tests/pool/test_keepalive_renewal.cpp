@@ -1,7 +1,7 @@
-// v1 keepalive renewal in the worker pool, against the emulator process. A v1 worker is
-// held by a keepalive job with a fixed window; a generation that outlasts the window
-// needs a new keepalive queued behind the running one, never a cancel of the running
-// one (RunPod stops the worker of a cancelled job). These tests use the pool's C++
+// v1 keepalive renewal in the worker pool, against the emulator process. A keepalive job
+// keeps a v1 worker for a fixed window. A generation that outlasts the window needs a new
+// keepalive queued behind the running one. Cancelling the running one is no way to renew,
+// because RunPod stops the worker of a cancelled job. These tests use the pool's C++
 // interface because the C ABI does not expose the window: it is 3600 s in production.
 #include <gtest/gtest.h>
 
@@ -58,9 +58,9 @@ std::vector<json> keepalives(const json& ledger) {
 
 const auto kNoReport = [](int, const std::string&, const std::string&) {};
 
-// A generation of 6 s on a 3 s window: the pool queues a second keepalive (and a
-// third) while the first runs; each one starts on the same worker when the one before
-// it ends by itself, and none is cancelled while running.
+// A generation of 6 s on a 3 s window. The pool queues a second keepalive (and a third)
+// while the first runs. Each one starts on the same worker when the one before it ends
+// by itself, and none is cancelled while running.
 TEST(KeepaliveRenewal, LongGenerationKeepsTheSameWorker) {
     EmulatorProcess emulator({"--protocol", "v1", "--cold-start-ms", "200", "--max-workers", "1"});
     PoolFixture fixture(emulator);
@@ -98,8 +98,8 @@ TEST(KeepaliveRenewal, RenewalOnAnotherWorkerIsEndedAndReleased) {
     const json ledger = emulator.wait_for_ledger(
         [](const json& l) { return l.value("running_jobs", 1) == 0 && l.value("queued_jobs", 1) == 0; }, 8000);
     EXPECT_EQ(ledger.value("running_jobs", -1), 0) << ledger.dump();
-    // The stray renewal is ended while the first keepalive still holds the first worker,
-    // not taken over as the hold of a worker the generation does not run on.
+    // The stray renewal is ended before the first keepalive's window is over. Taking it
+    // over would keep a worker the generation does not run on.
     const std::vector<json> jobs = keepalives(ledger);
     ASSERT_EQ(jobs.size(), 2u) << "one renewal, not tried again on yet another worker\n" << ledger.dump();
     const json& first = jobs[0];
