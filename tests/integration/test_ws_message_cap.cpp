@@ -23,7 +23,7 @@ bool no_running_jobs(const json& ledger) {
     return ledger.value("running_jobs", -1) == 0;
 }
 
-TEST(WsMessageCap, ImageOverCapIsTooLarge) {
+TEST(AbiMessageCap, ImageOverCapIsTooLarge) {
     // With this prompt and seed the emulator's 2048 x 2048 JPEG is a 1.55 MiB data URL (other
     // seeds give a coarser pattern, which compresses to less).
     EmulatorProcess emulator({"--cold-start-ms", "250", "--generation-ms", "0", "--idle-timeout-ms", "1000",
@@ -44,7 +44,7 @@ TEST(WsMessageCap, ImageOverCapIsTooLarge) {
     EXPECT_TRUE(no_running_jobs(ledger)) << "the worker was not released: " << ledger.dump();
 }
 
-TEST(WsMessageCap, DefaultCapTakesFour4096Pngs) {
+TEST(AbiMessageCap, DefaultCapTakesFour4096Pngs) {
     EmulatorProcess emulator({"--cold-start-ms", "250", "--generation-ms", "0", "--steps-per-image", "1",
                               "--idle-timeout-ms", "1000", "--cancel-stop-ms", "50"});
     Backend backend(
