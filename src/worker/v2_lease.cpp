@@ -68,6 +68,13 @@ Lease acquire_v2(AcquireContext& context) {
                 job.worker_id = status.worker_id;
                 job.delay_ms = status.delay_ms;
                 lease = lease_from_output(context, reply.chunks.front().output, job, lease);
+                // The worker revokes the token when the lease ends, so the first output of an
+                // ended lease job cannot be used. A cancel or a release can end it this early.
+                if (runpod::is_terminal(reply.state) || runpod::is_terminal(status.state)) {
+                    const Job& ended = runpod::is_terminal(status.state) ? status : job;
+                    throw Error(Status::job_failed, "The lease job " + job.id + " ended (" +
+                                                        lease_release_reason(ended) + ") before a worker was ready.");
+                }
                 break;
             }
             const bool stale = Clock::now() - last_status_read >= kStatusFallbackAfter;
