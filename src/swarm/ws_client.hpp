@@ -13,9 +13,9 @@
 
 namespace swarmpod::swarm {
 
-// Largest WebSocket message accepted. An image message carries the image as base64,
-// 4/3 of its size: a 4096 x 4096 RGBA PNG that does not compress is 64 MiB, so 96 MiB
-// as base64. The default leaves room for larger formats and metadata.
+// Default for the largest WebSocket message accepted (MaxWebSocketMessageMiB). An image
+// message carries the image as base64, 4/3 of its size: a 4096 x 4096 8-bit RGBA PNG that
+// does not compress is 64 MiB, so about 85 MiB as base64, and a 16-bit one about 171 MiB.
 constexpr std::size_t kDefaultMaxMessageBytes = 256ull * 1024 * 1024;
 
 struct WsOptions {

@@ -69,7 +69,8 @@ TEST(WsClient, UrlFromWorkerBase) {
 
 TEST(WsClient, BadUrlRejectedBeforeConnecting) {
     WsClient client{WsOptions{}};
-    for (const char* url : {"http://127.0.0.1/API/x", "ws:///API/x", "ws://host:99999999/x"}) {
+    for (const char* url :
+         {"http://127.0.0.1/API/x", "ws:///API/x", "ws://host:99999999/x", "ws://127.0.0.1:70000/x"}) {
         try {
             client.connect(url, "", Deadline::in(Millis(1000)), nullptr);
             FAIL() << "expected an error for " << url;

@@ -1,5 +1,5 @@
 // The WebSocket message cap of WsClient against a Boost.Beast server on loopback. The
-// default cap takes an image message of the largest 4096 x 4096 PNG (8-bit RGBA, stored
+// default cap takes an image message of the largest 8-bit 4096 x 4096 PNG (RGBA, stored
 // without compression). A message over a configured cap ends the read with too_large
 // instead of being buffered.
 #include <gtest/gtest.h>
@@ -10,6 +10,7 @@
 #include <boost/beast/websocket.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <random>
@@ -48,7 +49,7 @@ void append_chunk(std::string& out, const char* type, const std::string& data) {
 }
 
 // A side x side 8-bit RGBA PNG of random pixels with zlib level 0 (stored blocks): the
-// largest a PNG of that size gets, about 4 x side^2 bytes.
+// largest an 8-bit PNG of that size gets, about 4 x side^2 bytes.
 std::string largest_png(int side) {
     const std::size_t row = 1 + static_cast<std::size_t>(side) * 4;
     std::string raw(row * static_cast<std::size_t>(side), '\0');
@@ -97,8 +98,14 @@ public:
         thread_ = std::thread([this] { serve(); });
     }
     ~SendingServer() {
-        boost::system::error_code ignored;
-        acceptor_.close(ignored);
+        // A connection of our own wakes an accept that still waits, so the acceptor is never
+        // closed under the server thread.
+        if (!accepted_) {
+            net::io_context io;
+            tcp::socket wake(io);
+            boost::system::error_code ignored;
+            wake.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_), ignored);
+        }
         if (thread_.joinable()) thread_.join();
     }
     std::string url() const { return "ws://127.0.0.1:" + std::to_string(port_) + "/API/GenerateText2ImageWS"; }
@@ -108,6 +115,7 @@ private:
         boost::system::error_code error;
         tcp::socket socket(io_);
         acceptor_.accept(socket, error);
+        accepted_ = true;
         if (error) return;
         websocket::stream<tcp::socket> ws(std::move(socket));
         ws.auto_fragment(false);
@@ -127,6 +135,7 @@ private:
     net::io_context io_;
     tcp::acceptor acceptor_;
     unsigned short port_ = 0;
+    std::atomic<bool> accepted_{false};
     std::thread thread_;
 };
 

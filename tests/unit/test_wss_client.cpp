@@ -48,8 +48,14 @@ public:
         thread_ = std::thread([this] { serve(); });
     }
     ~TlsWebSocketServer() {
-        boost::system::error_code ignored;
-        acceptor_.close(ignored);
+        // A connection of our own wakes an accept that still waits, so the acceptor is never
+        // closed under the server thread.
+        if (!accepted_) {
+            net::io_context io;
+            tcp::socket wake(io);
+            boost::system::error_code ignored;
+            wake.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_), ignored);
+        }
         if (thread_.joinable()) thread_.join();
     }
     std::string url(const std::string& host) const {
@@ -67,6 +73,7 @@ private:
         boost::system::error_code error;
         tcp::socket socket(io_);
         acceptor_.accept(socket, error);
+        accepted_ = true;
         if (error) return;
         websocket::stream<boost::beast::ssl_stream<tcp::socket>> ws(std::move(socket), context_);
         ws.next_layer().handshake(ssl::stream_base::server, error);
@@ -89,6 +96,7 @@ private:
     ssl::context context_;
     tcp::acceptor acceptor_;
     unsigned short port_ = 0;
+    std::atomic<bool> accepted_{false};
     std::atomic<int> handshake_failures_{0};
     std::atomic<int> upgrades_{0};
     std::thread thread_;
