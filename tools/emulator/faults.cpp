@@ -11,7 +11,7 @@ constexpr std::int64_t rate_window_ms = 10000;
 
 const std::set<std::string> known_kinds = {"status", "reset", "slow", "drop_stream_chunk", "worker_death",
                                            "crash_loop", "end_job", "corrupt_image", "truncate_image",
-                                           "hide_worker_id"};
+                                           "hide_worker_id", "drop_socket"};
 
 bool route_matches(const std::string& pattern, const std::string& route)
 {
@@ -42,6 +42,7 @@ std::variant<std::vector<FaultRule>, std::string> Faults::parse(const nlohmann::
             rule.job_status = entry.value("job_status", std::string("FAILED"));
             rule.delay_ms = entry.value("delay_ms", std::int64_t{0});
             rule.count = entry.value("count", -1);
+            rule.skip = entry.value("skip", 0);
             rule.probability = entry.value("probability", 1.0);
         } catch (const nlohmann::json::exception& error) {
             return std::string("invalid fault rule field: ") + error.what();
@@ -49,7 +50,7 @@ std::variant<std::vector<FaultRule>, std::string> Faults::parse(const nlohmann::
         if (known_kinds.count(rule.kind) == 0) {
             return "unknown fault kind '" + rule.kind +
                    "'; expected status, reset, slow, drop_stream_chunk, worker_death, crash_loop, end_job, "
-                   "corrupt_image or truncate_image";
+                   "corrupt_image, truncate_image, hide_worker_id or drop_socket";
         }
         if (rule.job_status != "FAILED" && rule.job_status != "CANCELLED" && rule.job_status != "TIMED_OUT") {
             return "invalid fault job_status '" + rule.job_status + "'; expected FAILED, CANCELLED or TIMED_OUT";
@@ -83,6 +84,7 @@ nlohmann::json Faults::to_json() const
                        {"job_status", rule.job_status},
                        {"delay_ms", rule.delay_ms},
                        {"count", rule.count},
+                       {"skip", rule.skip},
                        {"probability", rule.probability}});
     }
     return out;
@@ -113,6 +115,10 @@ std::optional<FaultRule> Faults::take_matching(const std::string& route, const s
             continue;
         }
         if (rule.probability < 1.0 && random_unit() >= rule.probability) {
+            continue;
+        }
+        if (rule.skip > 0) {
+            --rule.skip;
             continue;
         }
         if (rule.count > 0) {

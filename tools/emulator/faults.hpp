@@ -26,6 +26,8 @@ namespace emulator {
 //   corrupt_image     on route "image": one byte in the middle of the next encoded image is flipped
 //   truncate_image    on route "image": the next encoded image loses its second half
 //   hide_worker_id    on status, stream, runsync or cancel: the job reply has no workerId, as RunPod may send it
+//   drop_socket       on route "image": after the next image a WebSocket generation sent, the server stops the
+//                     generation and closes the WebSocket (a Close frame, with no socket_intention "close" first)
 // The ledger records the hash of the bytes actually sent, with `damage` naming the last two kinds.
 struct FaultRule {
     std::string route;
@@ -38,6 +40,7 @@ struct FaultRule {
     std::string job_status; // `end_job`: FAILED, CANCELLED or TIMED_OUT
     std::int64_t delay_ms = 0;
     int count = -1; // times it may fire; -1 = unlimited
+    int skip = 0;   // times it matches without firing before it may fire
     double probability = 1.0;
 };
 

@@ -29,7 +29,8 @@ struct SwarmReply {
 };
 
 struct GenerationParams {
-    int images = 1;
+    int images = 1;     // number of jobs, because SwarmUI runs one backend job per requested image
+    int batch_size = 1; // images per job (SwarmUI's `batchsize`)
     std::string prompt;
     std::int64_t seed = -1;
     int width = 512;
@@ -40,9 +41,9 @@ struct GenerationParams {
 
 // Callbacks a generation makes; each one is optional.
 struct GenerationEvents {
-    // After step `step` (1-based) of `steps` of image `index`.
-    std::function<void(int index, int step, int steps, const ImageRequest& image)> on_step;
-    // When image `index` is ready; `reference` is the data URL or View/ path the client gets.
+    // After step `step` (1-based) of `steps` of job `job`; `image` is the job's first image.
+    std::function<void(int job, int step, int steps, const ImageRequest& image)> on_step;
+    // When the image at batch index `index` is ready; `reference` is the data URL or View/ path the client gets.
     std::function<void(int index, const std::string& reference, const ImageRequest& image)> on_image;
     // Every `Config::keepalive_ms` while the generation waits.
     std::function<void()> on_keepalive;
@@ -54,8 +55,11 @@ class SwarmApi {
 public:
     SwarmApi(const Config& config, const ModelCatalog& models, Ledger& ledger, std::string worker_id);
 
-    // Rules for the `image` route (corrupt_image, truncate_image); nullptr means none.
+    // Rules for the `image` route (corrupt_image, truncate_image, drop_socket); nullptr means none.
     void set_faults(Faults* faults) { faults_ = faults; }
+
+    // Returns true when a drop_socket rule fires for the image just sent over a WebSocket.
+    bool take_drop_socket();
 
     std::string create_session();
     bool has_session(const std::string& session_id) const;
@@ -83,6 +87,9 @@ public:
 
 private:
     SwarmReply generate_http(const std::string& session_id, const nlohmann::json& body, std::int64_t cut_at_ms);
+    // Renders, records and hands over one image of a job.
+    void deliver_image(const std::string& session_id, const GenerationParams& params, const ImageRequest& image,
+                       const GenerationEvents& events);
     // Applies one corrupt_image or truncate_image rule to `bytes`; returns its kind, or "" when none fired.
     std::string damage_image(std::string& bytes);
     SwarmReply list_models(const nlohmann::json& body) const;

@@ -17,6 +17,8 @@ namespace {
 constexpr int max_side = 4096;
 constexpr int min_side = 64;
 constexpr int max_images = 1000;
+// SwarmUI registers Batch Size with Min 1 and Max 100.
+constexpr int max_batch_size = 100;
 
 SwarmReply error_reply(const std::string& message)
 {
@@ -47,6 +49,14 @@ std::variant<GenerationParams, std::string> SwarmApi::parse_generation(const nlo
                std::to_string(max_images) + ".";
     }
     params.images = static_cast<int>(*images);
+    if (body.contains("batchsize")) {
+        auto batch_size = read_integer(body["batchsize"]);
+        if (!batch_size || *batch_size < 1 || *batch_size > max_batch_size) {
+            return std::string("Invalid value for parameter Batch Size - must be an integer from 1 to ") +
+                   std::to_string(max_batch_size) + ".";
+        }
+        params.batch_size = static_cast<int>(*batch_size);
+    }
 
     if (body.contains("prompt")) {
         params.prompt = body["prompt"].is_string() ? body["prompt"].get<std::string>() : body["prompt"].dump();
@@ -127,6 +137,15 @@ std::optional<GenerationOutcome> SwarmApi::wait_until(const std::string& session
     }
 }
 
+bool SwarmApi::take_drop_socket()
+{
+    if (faults_ == nullptr || !faults_->take("image", "drop_socket")) {
+        return false;
+    }
+    spdlog::info("worker {}: fault drop_socket after an image", worker_id_);
+    return true;
+}
+
 std::string SwarmApi::damage_image(std::string& bytes)
 {
     if (faults_ == nullptr || bytes.size() < 2) {
@@ -174,42 +193,56 @@ GenerationOutcome SwarmApi::generate(const std::string& session_id, const Genera
     const int steps = std::max(1, config_.steps_per_image);
     std::int64_t next_keepalive = now_ms() + std::max<std::int64_t>(1, config_.keepalive_ms);
     GenerationOutcome outcome = GenerationOutcome::done;
-    for (int index = 0; index < params.images && outcome == GenerationOutcome::done; ++index) {
-        ImageRequest image{params.seed + index, params.prompt, params.width, params.height, index};
-        std::int64_t image_start = now_ms();
+    // As in SwarmUI's T2IAPI: job `job` gets the seed seed + job * batchsize, and its images
+    // the batch indices job * batchsize + 0 .. batchsize - 1.
+    for (int job = 0; job < params.images && outcome == GenerationOutcome::done; ++job) {
+        const int first_index = job * params.batch_size;
+        ImageRequest first{params.seed + first_index, params.prompt, params.width, params.height, first_index};
+        // A batch samples all its images together, so every image is ready when the job's last step ends.
+        const std::int64_t job_ms = config_.generation_ms * params.batch_size;
+        const std::int64_t job_start = now_ms();
         for (int step = 1; step <= steps; ++step) {
-            std::int64_t step_end = image_start + config_.generation_ms * step / steps;
+            std::int64_t step_end = job_start + job_ms * step / steps;
             if (auto stopped = wait_until(session_id, epoch, step_end, cut_at_ms, events, next_keepalive)) {
                 outcome = *stopped;
                 break;
             }
             if (events.on_step) {
-                events.on_step(index, step, steps, image);
+                events.on_step(job, step, steps, first);
             }
         }
         if (outcome != GenerationOutcome::done) {
             break;
         }
-
-        EncodedImage encoded = render_image(image, config_.image_format);
-        std::string damage = damage_image(encoded.bytes);
-        ledger_.add_image({session_id, worker_id_, index, fnv1a64(encoded.bytes), encoded.bytes.size(), image.width,
-                           image.height, encoded.mime, now_ms(), damage});
-        std::string reference;
-        if (params.donotsave) {
-            reference = "data:" + encoded.mime + ";base64," + base64_encode(encoded.bytes);
-        } else {
-            std::lock_guard<std::mutex> lock(mutex_);
-            reference = "View/local/raw/" + today() + "/" + std::to_string(++saved_count_) + "-" +
-                        std::to_string(image.seed) + "." + encoded.extension;
-            saved_.emplace(reference, std::move(encoded));
-        }
-        if (events.on_image) {
-            events.on_image(index, reference, image);
+        for (int in_batch = 0; in_batch < params.batch_size; ++in_batch) {
+            ImageRequest image = first;
+            image.batch_index = first_index + in_batch;
+            deliver_image(session_id, params, image, events);
         }
     }
 
     return outcome;
+}
+
+void SwarmApi::deliver_image(const std::string& session_id, const GenerationParams& params,
+                             const ImageRequest& image, const GenerationEvents& events)
+{
+    EncodedImage encoded = render_image(image, config_.image_format);
+    std::string damage = damage_image(encoded.bytes);
+    ledger_.add_image({session_id, worker_id_, image.batch_index, fnv1a64(encoded.bytes), encoded.bytes.size(),
+                       image.width, image.height, encoded.mime, now_ms(), damage});
+    std::string reference;
+    if (params.donotsave) {
+        reference = "data:" + encoded.mime + ";base64," + base64_encode(encoded.bytes);
+    } else {
+        std::lock_guard<std::mutex> lock(mutex_);
+        reference = "View/local/raw/" + today() + "/" + std::to_string(++saved_count_) + "-" +
+                    std::to_string(image.seed) + "." + encoded.extension;
+        saved_.emplace(reference, std::move(encoded));
+    }
+    if (events.on_image) {
+        events.on_image(image.batch_index, reference, image);
+    }
 }
 
 SwarmReply SwarmApi::generate_http(const std::string& session_id, const nlohmann::json& body,
@@ -221,7 +254,8 @@ SwarmReply SwarmApi::generate_http(const std::string& session_id, const nlohmann
     }
     const auto& params = std::get<GenerationParams>(parsed);
 
-    std::vector<std::string> images(static_cast<std::size_t>(params.images));
+    std::vector<std::string> images(static_cast<std::size_t>(params.images) *
+                                    static_cast<std::size_t>(params.batch_size));
     GenerationEvents events;
     events.on_image = [&images](int index, const std::string& reference, const ImageRequest&) {
         images[static_cast<std::size_t>(index)] = reference;

@@ -16,6 +16,8 @@ using tcp = boost::asio::ip::tcp;
 
 // Thrown by a send when the client has gone, to leave the generation loop.
 struct ClientGone {};
+// Thrown after an image when a drop_socket fault fires, to close the socket before the request ends.
+struct SocketDropped {};
 
 template <class Socket>
 void send(Socket& ws, const nlohmann::json& message)
@@ -45,6 +47,7 @@ std::string metadata_for(const GenerationParams& params, const ImageRequest& ima
                                  {"width", image.width},
                                  {"height", image.height},
                                  {"images", params.images},
+                                 {"batchsize", params.batch_size},
                                  {"swarm_version", "0.9.8.2-emulator"}}}};
     return metadata.dump();
 }
@@ -64,11 +67,12 @@ bool run_generation(SwarmApi& api, const Config& config, Socket& ws, const std::
     const std::string request_id = std::to_string(fnv1a64(make_hex_id(8)) % 100000);
 
     GenerationEvents events;
-    events.on_step = [&](int index, int step, int steps, const ImageRequest& image) {
+    // Like SwarmUI, a job's progress carries the batch index of its first image.
+    events.on_step = [&](int job, int step, int steps, const ImageRequest& image) {
         double current = static_cast<double>(step) / steps;
-        nlohmann::json progress = {{"batch_index", std::to_string(index)},
+        nlohmann::json progress = {{"batch_index", std::to_string(image.batch_index)},
                                    {"request_id", request_id},
-                                   {"overall_percent", (index + current) / params.images},
+                                   {"overall_percent", (job + current) / params.images},
                                    {"current_percent", current}};
         auto preview = render_preview(image, current);
         progress["preview"] = "data:" + preview.mime + ";base64," + base64_encode(preview.bytes);
@@ -79,6 +83,9 @@ bool run_generation(SwarmApi& api, const Config& config, Socket& ws, const std::
                   {"batch_index", std::to_string(index)},
                   {"request_id", request_id},
                   {"metadata", metadata_for(params, image, std::max(1, config.steps_per_image))}});
+        if (api.take_drop_socket()) {
+            throw SocketDropped{};
+        }
         send(ws, {{"keep_alive", true}});
     };
     events.on_keepalive = [&] { send(ws, {{"keep_alive", true}}); };
@@ -154,6 +161,8 @@ void serve_on(SwarmApi& api, const Config& config, NextLayer& next_layer,
         close(ws);
     } catch (const ClientGone&) {
         spdlog::debug("WebSocket client left during {}", path);
+    } catch (const SocketDropped&) {
+        close(ws);
     }
 }
 
