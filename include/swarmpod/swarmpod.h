@@ -270,6 +270,11 @@ typedef struct swarmpod_callbacks {
  * request_json: a GenerateText2Image body as SwarmUI's T2IParamInput.ToJSON() makes
  *   it. Every field passes through to the worker, except that `images`, `donotsave`
  *   and `session_id` are set and `exactbackendid` and `internalbackendtype` removed.
+ *   As in SwarmUI, `images` is the number of jobs and `batchsize` the images each job
+ *   makes, so images x batchsize images are expected. Each is a whole number (or a
+ *   string of digits) from 1 to 100 and defaults to 1; the product may be at most 100.
+ *   Other values give SWARMPOD_E_INVALID_ARGUMENT naming the field. A backend call of
+ *   SwarmUI, which runs one job, passes images 1.
  * api_key: the requesting user's RunPod key, or NULL. The backend's RunPodApiKey is
  *   used first; this key is the fallback. With neither, SWARMPOD_E_NO_API_KEY.
  * generation: a cancellation handle, or NULL.
@@ -278,10 +283,13 @@ typedef struct swarmpod_callbacks {
  *   (status, images with mime/width/height/batch_index, worker id, job ids, timings,
  *   GPU-seconds); free it with swarmpod_string_free.
  *
- * Returns SWARMPOD_OK when every requested image was delivered. The worker then stays
- * held for KeepWarmSec, so the next generation skips the cold start, and its RunPod job
- * is ended after that. A cancelled call, or one whose worker broke, ends the worker's job
- * before it returns, unless another generation on this backend is waiting for a worker.
+ * Returns SWARMPOD_OK when every requested image was delivered. When a lost WebSocket
+ * is reopened, the missing images are requested again in whole jobs, so up to one
+ * image per job of that second request may be delivered beyond images x batchsize.
+ * The worker then stays held for KeepWarmSec, so the next generation skips the cold
+ * start, and its RunPod job is ended after that. A cancelled call, or one whose worker
+ * broke, ends the worker's job before it returns, unless another generation on this
+ * backend is waiting for a worker.
  * Thread-safe: several generations may run on one backend at once.
  */
 SWARMPOD_API int32_t SWARMPOD_CALL swarmpod_generate(swarmpod_backend *backend, const char *request_json,

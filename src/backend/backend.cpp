@@ -26,6 +26,28 @@ constexpr Millis kShutdownWait{10000};
 // How long shutdown spends ending RunPod jobs, all pools at once.
 constexpr Millis kEndJobsWithin{15000};
 
+// Reads a count field of the request ("images" or "batchsize"): absent means 1, and a
+// present value must be a whole number (or a string of digits, as SwarmUI accepts) from 1
+// to kMaxImagesPerRequest. Throws Error(invalid_argument) naming the field.
+int read_image_count(const json& request, const char* field) {
+    const auto found = request.find(field);
+    if (found == request.end()) return 1;
+    const json& value = *found;
+    const bool whole = value.is_number_integer() ||
+                       (value.is_string() && !value.get<std::string>().empty() &&
+                        value.get<std::string>().size() <= 18 &&
+                        value.get<std::string>().find_first_not_of("0123456789") == std::string::npos);
+    const long long count = !whole              ? -1
+                            : value.is_string() ? std::stoll(value.get<std::string>())
+                                                : value.get<long long>();
+    if (count < 1 || count > kMaxImagesPerRequest) {
+        throw Error(Status::invalid_argument, std::string("The request field '") + field +
+                                                  "' must be a whole number from 1 to " +
+                                                  std::to_string(kMaxImagesPerRequest) + ", got " + value.dump() + ".");
+    }
+    return static_cast<int>(count);
+}
+
 double seconds_between(Clock::time_point from, Clock::time_point to) {
     return std::chrono::duration<double>(to - from).count();
 }
@@ -112,21 +134,15 @@ void Backend::generate(const std::string& request_json, const std::string& call_
                     "The generation request is not a JSON object; pass a SwarmUI GenerateText2Image body such as "
                     "{\"prompt\": \"a cat\", \"images\": 1}.");
     }
-    int images = 1;
-    if (request.contains("images")) {
-        const json& value = request["images"];
-        const bool whole = value.is_number_integer() ||
-                           (value.is_string() && !value.get<std::string>().empty() &&
-                            value.get<std::string>().find_first_not_of("0123456789") == std::string::npos);
-        long long count = !whole              ? -1
-                          : value.is_string() ? std::stoll(value.get<std::string>())
-                                              : value.get<long long>();
-        if (count < 1 || count > kMaxImagesPerRequest) {
-            throw Error(Status::invalid_argument, "The request field 'images' must be a whole number from 1 to " +
-                                                      std::to_string(kMaxImagesPerRequest) + ", got " + value.dump() +
-                                                      ".");
-        }
-        images = static_cast<int>(count);
+    // SwarmUI runs `images` jobs of `batchsize` images each, so that product is what comes back.
+    const int images = read_image_count(request, "images");
+    const int batch_size = read_image_count(request, "batchsize");
+    if (images * batch_size > kMaxImagesPerRequest) {
+        throw Error(Status::invalid_argument,
+                    "The request asks for " + std::to_string(images * batch_size) + " images ('images' " +
+                        std::to_string(images) + " times 'batchsize' " + std::to_string(batch_size) +
+                        "), more than the " + std::to_string(kMaxImagesPerRequest) +
+                        " allowed per request; lower 'images' or 'batchsize'.");
     }
 
     const EmitFn emit = [&](Phase phase, const std::string& message, const std::string& worker_id, double overall,
@@ -172,7 +188,7 @@ void Backend::generate(const std::string& request_json, const std::string& call_
                     (checkout.was_warm ? 0.0 : checkout.waited_seconds) + checkout.warm_idle_seconds;
                 const ForwardContext context{*http_, config_, lease,   cancel,        callbacks,         emit,
                                              summary, started, models_.get(), gpu_seconds_before};
-                const int delivered = forward_generation(context, request, images);
+                const int delivered = forward_generation(context, request, ImageCount{images, batch_size});
                 const double generation_seconds = seconds_between(generating_at, Clock::now());
                 pool.release(checkout, worker::WorkerPool::ReleaseMode::keep_warm);
                 // GPU time of this generation, and its share of the worker's cold start and

@@ -72,6 +72,12 @@ public:
     void progress(Phase phase, const std::string& message, int batch_index, double overall, double current,
                   std::vector<uint8_t> preview = {}, std::string preview_mime = {}) {
         if (!context_.callbacks.on_progress) return;
+        // The worker's percents cover its jobs, which end before their images arrive, so
+        // the count of delivered images can be behind them. The host sees the larger one.
+        if (overall >= 0) {
+            overall = std::max(overall, highest_overall_);
+            highest_overall_ = overall;
+        }
         ProgressEvent event;
         event.phase = phase;
         event.batch_index = batch_index;
@@ -123,8 +129,12 @@ public:
         ++delivered_;
         if (context_.callbacks.on_image && !context_.callbacks.on_image(image)) context_.cancel.cancel();
         const double overall = std::min(1.0, static_cast<double>(delivered_) / images_);
-        progress(Phase::generating, "Received image " + std::to_string(delivered_) + " of " + std::to_string(images_),
-                 batch_index, overall, 1.0);
+        // Only a reconnect that requested the missing images in whole batches brings more than expected.
+        const std::string message = delivered_ <= images_ ? "Received image " + std::to_string(delivered_) + " of " +
+                                                                std::to_string(images_)
+                                                          : "Received extra image " + std::to_string(delivered_) +
+                                                                " (" + std::to_string(images_) + " requested)";
+        progress(Phase::generating, message, batch_index, overall, 1.0);
     }
 
     // Stops this generation's session on the worker (once) and returns the cancel error to throw.
@@ -169,6 +179,7 @@ private:
     Clock::time_point started_;
     Clock::time_point forwarding_started_;  // the start of GPU time that is this generation's own
     int delivered_ = 0;
+    double highest_overall_ = 0;  // the highest overall percent reported so far
     bool interrupted_ = false;
 };
 
@@ -208,8 +219,13 @@ enum class SocketEnd {
 
 class WebSocketGeneration {
 public:
-    WebSocketGeneration(Generation& generation, swarm::Client& worker, const ForwardContext& context, json shaped)
-        : generation_(generation), worker_(worker), context_(context), request_(std::move(shaped)) {
+    WebSocketGeneration(Generation& generation, swarm::Client& worker, const ForwardContext& context, json shaped,
+                        int batch_size)
+        : generation_(generation),
+          worker_(worker),
+          context_(context),
+          request_(std::move(shaped)),
+          batch_size_(batch_size) {
         model_ = request_.value("model", std::string());
         options_.ca_bundle = context.config.ca_bundle;
         options_.max_message_bytes = static_cast<std::size_t>(context.config.max_websocket_message_mib) * 1024 * 1024;
@@ -373,8 +389,7 @@ private:
 
     // A new socket cannot resume a generation, because SwarmUI ties it to the old
     // socket's request. So the old request is interrupted and the missing images are
-    // requested again. Their batch indices follow the delivered ones, and a fixed seed
-    // moves past the seeds already used (SwarmUI gives image i the seed seed + i).
+    // requested again (see ask_again_for). Their batch indices follow the delivered ones.
     void prepare_reconnect() {
         SP_WARN("The WebSocket to worker {} was lost ({}); checking the worker and reconnecting once",
                 generation_.worker_id(), lost_reason_);
@@ -395,7 +410,14 @@ private:
         if (remaining <= 0) return;
         const int newly_delivered = delivered - batch_offset_;
         batch_offset_ = delivered;
-        request_["images"] = remaining;
+        const ImageCount again = ask_again_for(remaining, batch_size_);
+        request_["images"] = again.images;
+        if (again.batch_size > 1 || request_.contains("batchsize")) request_["batchsize"] = again.batch_size;
+        SP_INFO("Asking worker {} again for {} image(s): {} job(s) of {}", generation_.worker_id(), remaining,
+                again.images, again.batch_size);
+        // SwarmUI gives job j the seed seed + j * batchsize. Moving a fixed seed on by the
+        // images delivered gives the next job the seed it would have had when the socket
+        // was lost between jobs, and keeps already used seeds out of the new request.
         const auto seed = request_.find("seed");
         if (seed != request_.end() && seed->is_number_integer() && seed->get<long long>() >= 0) {
             *seed = seed->get<long long>() + newly_delivered;
@@ -410,6 +432,7 @@ private:
     std::string model_;
     std::string url_;
     swarm::WsOptions options_;
+    int batch_size_ = 1;
     int batch_offset_ = 0;
     std::vector<int> discarded_;
     std::string lost_reason_;
@@ -450,28 +473,37 @@ void refresh_models_after(const ForwardContext& context, swarm::Client& worker) 
 
 }  // namespace
 
-int forward_generation(const ForwardContext& context, json request, int images) {
+ImageCount ask_again_for(int remaining, int batch_size) {
+    if (remaining < 1) return ImageCount{0, 0};
+    ImageCount again;
+    again.images = (remaining + batch_size - 1) / batch_size;
+    again.batch_size = (remaining + again.images - 1) / again.images;
+    return again;
+}
+
+int forward_generation(const ForwardContext& context, json request, ImageCount count) {
     swarm::Client worker(context.http, swarm::WorkerAddress{context.lease.public_url, context.lease.token});
     const Deadline deadline = Deadline::in(std::chrono::seconds(context.config.generation_timeout_sec));
+    const int images = count.expected();
     Generation generation(context, worker, images, deadline);
 
     generation.progress(Phase::loading_backends, "Opening a SwarmUI session on worker " + context.lease.worker_id, -1,
                         -1, -1);
     worker.new_session(deadline, &context.cancel);
 
-    json shaped = swarm::shape_request(std::move(request), images);
+    json shaped = swarm::shape_request(std::move(request), count.images);
     const bool websocket = context.config.use_websocket;
     context.summary["transport"] = websocket ? "websocket" : "http";
     generation.progress(Phase::generating,
                         "Generating " + std::to_string(images) + " image(s) on worker " + context.lease.worker_id, -1,
                         0.0, 0.0);
-    SP_INFO("Generating {} image(s) on worker {} over {}", images, context.lease.worker_id,
-            websocket ? "WebSocket" : "HTTP");
+    SP_INFO("Generating {} image(s) ({} job(s) of {}) on worker {} over {}", images, count.images, count.batch_size,
+            context.lease.worker_id, websocket ? "WebSocket" : "HTTP");
 
     int delivered = 0;
     try {
         if (websocket) {
-            WebSocketGeneration live(generation, worker, context, std::move(shaped));
+            WebSocketGeneration live(generation, worker, context, std::move(shaped), count.batch_size);
             delivered = live.run();
         } else {
             delivered = generate_over_http(generation, worker, std::move(shaped));

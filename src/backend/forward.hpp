@@ -42,15 +42,32 @@ struct ForwardContext {
     double gpu_seconds_before = 0;
 };
 
+// The image count of a request. SwarmUI runs `images` jobs, and each job makes
+// `batch_size` images (the request field `batchsize`), so `expected()` images come back.
+struct ImageCount {
+    int images = 1;
+    int batch_size = 1;
+    int expected() const { return images * batch_size; }
+};
+
+// Returns the request that a WebSocket reconnect sends for `remaining` missing images of
+// a generation with `batch_size` images per job. It keeps the jobs at most `batch_size`
+// images each and uses the fewest jobs: images = ceil(remaining / batch_size) and
+// batch_size = ceil(remaining / images). That is exact when `remaining` is a multiple of
+// the batch size (a socket lost between jobs). Otherwise it requests fewer than `images`
+// extra images, which are delivered and billed. `remaining` < 1 gives {0, 0}.
+ImageCount ask_again_for(int remaining, int batch_size);
+
 // Sends `request` (SwarmUI's GenerateText2Image body) to the worker's SwarmUI in a
 // session of its own and delivers every image through context.callbacks as soon as it
 // arrives, with its GPU-seconds so far (context.gpu_seconds_before plus the time since this
-// call started). Returns the number delivered, which is at least `images` on success.
+// call started). Returns the number delivered, which is at least count.expected() on success
+// (more only after a WebSocket reconnect that had to ask for whole batches).
 // After a success it refreshes the feature flags and model lists in context.models from
 // the worker within about 2 s each, and a failure there only logs; after an error that
 // the worker's SwarmUI reported it refreshes the feature flags only. Throws Error: cancelled (after InterruptAll on this
 // generation's session only), worker (the worker's text and error_id quoted),
 // image_invalid (naming the batch index), too_large, timeout, network.
-int forward_generation(const ForwardContext& context, nlohmann::json request, int images);
+int forward_generation(const ForwardContext& context, nlohmann::json request, ImageCount count);
 
 }  // namespace swarmpod::backend

@@ -264,6 +264,35 @@ TEST(Generate, BadImagesCountNamed) {
     EXPECT_NE(outcome.message.find("images"), std::string::npos) << outcome.message;
 }
 
+TEST(Generate, BadBatchSizeNamed) {
+    EmulatorProcess emulator(kFastEmulator);
+    Backend backend(emulator_config(emulator));
+    for (const char* value : {"0", "-1", "101", "2.5", "\"two\"", "\"\"", "null", "\"99999999999999999999\""}) {
+        Collector collector;
+        const std::string request = std::string("{\"prompt\": \"x\", \"images\": 1, \"batchsize\": ") + value + "}";
+
+        auto outcome = generate(backend.get(), request, "test-key", collector);
+
+        EXPECT_EQ(outcome.status, SWARMPOD_E_INVALID_ARGUMENT) << value;
+        EXPECT_NE(outcome.message.find("'batchsize'"), std::string::npos) << value << ": " << outcome.message;
+    }
+    EXPECT_TRUE(emulator.ledger()["jobs"].empty());
+}
+
+TEST(Generate, ImagesTimesBatchSizeBounded) {
+    EmulatorProcess emulator(kFastEmulator);
+    Backend backend(emulator_config(emulator));
+    Collector collector;
+
+    auto outcome = generate(backend.get(), "{\"prompt\": \"x\", \"images\": 11, \"batchsize\": \"10\"}", "test-key",
+                            collector);
+
+    EXPECT_EQ(outcome.status, SWARMPOD_E_INVALID_ARGUMENT);
+    EXPECT_NE(outcome.message.find("110 images"), std::string::npos) << outcome.message;
+    EXPECT_NE(outcome.message.find("'batchsize'"), std::string::npos) << outcome.message;
+    EXPECT_TRUE(emulator.ledger()["jobs"].empty());
+}
+
 TEST(Generate, EveryCaseRequestSucceeds) {
     std::vector<std::string> args = kFastEmulator;
     args.insert(args.end(), {"--models-file", SWARMPOD_TEST_DATA_DIR "/models.json"});
@@ -277,7 +306,9 @@ TEST(Generate, EveryCaseRequestSucceeds) {
         Collector collector;
         auto outcome = generate(backend.get(), request.dump(), "test-key", collector);
         EXPECT_EQ(outcome.status, SWARMPOD_OK) << name << ": " << outcome.message;
-        EXPECT_EQ(collector.images.size(), static_cast<std::size_t>(request.value("images", 1))) << name;
+        const std::size_t expected = static_cast<std::size_t>(request.value("images", 1)) *
+                                     static_cast<std::size_t>(request.value("batchsize", 1));
+        EXPECT_EQ(collector.images.size(), expected) << name;
     }
 }
 

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <unistd.h>
@@ -158,9 +159,9 @@ ModelsOutcome list_models(swarmpod_backend* backend, const char* subtype, int re
 
 bool no_running_jobs(const json& ledger) { return ledger.value("running_jobs", -1) == 0; }
 
-void post_admin(const EmulatorProcess& emulator, const std::string& path) {
+void post_admin(const EmulatorProcess& emulator, const std::string& path, const std::string& body = "{}") {
     httplib::Client client("127.0.0.1", emulator.port());
-    const auto reply = client.Post(path.c_str(), "{}", "application/json");
+    const auto reply = client.Post(path.c_str(), body, "application/json");
     if (!reply || reply->status != 200) throw std::runtime_error("admin call failed: " + path);
 }
 
@@ -230,6 +231,105 @@ TEST(LiveGeneration, BatchOfFourHasIndicesAndMetadata) {
     std::sort(indices.begin(), indices.end());
     EXPECT_EQ(indices, (std::vector<int>{0, 1, 2, 3}));
     EXPECT_EQ(outcome.summary["images"].size(), 4u);
+}
+
+TEST(LiveGeneration, BatchSizeTimesImagesOverBothTransports) {
+    EmulatorProcess emulator(emulator_args());
+    json batched = json::parse(request(2));
+    batched["batchsize"] = 2;
+    for (const char* transport : {"true", "false"}) {
+        CacheDir cache;
+        Backend backend(live_config(emulator, cache, std::string("\"UseWebSocket\": ") + transport));
+        LiveCollector collector;
+
+        const Outcome outcome = run(backend.get(), batched.dump(), collector);
+
+        ASSERT_EQ(outcome.status, SWARMPOD_OK) << transport << ": " << outcome.message;
+        ASSERT_EQ(collector.images.size(), 4u) << transport;
+        std::vector<int> indices;
+        for (const Image& image : collector.images) indices.push_back(image.batch_index);
+        std::sort(indices.begin(), indices.end());
+        EXPECT_EQ(indices, (std::vector<int>{0, 1, 2, 3})) << transport;
+        EXPECT_EQ(outcome.summary["images"].size(), 4u) << transport;
+    }
+    // Two jobs of two images per request: 4 images each time, never 2 or 8.
+    const json ledger = emulator.ledger();
+    EXPECT_EQ(ledger["images"].size(), 8u);
+    EXPECT_EQ(ledger.value("generations", 0), 2);
+}
+
+TEST(LiveGeneration, BatchImagesShareTheirJobSeed) {
+    EmulatorProcess emulator(emulator_args());
+    CacheDir cache;
+    Backend backend(live_config(emulator, cache));
+    LiveCollector collector;
+    json batched = json::parse(request(2));
+    batched["batchsize"] = 2;
+
+    const Outcome outcome = run(backend.get(), batched.dump(), collector);
+
+    ASSERT_EQ(outcome.status, SWARMPOD_OK) << outcome.message;
+    ASSERT_EQ(collector.images.size(), 4u);
+    std::map<int, long long> seeds;
+    for (const Image& image : collector.images) {
+        const json metadata = json::parse(image.metadata, nullptr, false);
+        ASSERT_TRUE(metadata.is_object()) << image.metadata;
+        seeds[image.batch_index] = metadata["sui_image_params"].value("seed", -1LL);
+    }
+    // SwarmUI gives job j the seed seed + j * batchsize, so seed 42 gives jobs 42 and 44.
+    EXPECT_EQ(seeds, (std::map<int, long long>{{0, 42}, {1, 42}, {2, 44}, {3, 44}}));
+}
+
+// Runs images x batchsize with seed 42 while the emulator cuts the WebSocket after image
+// number `skip` + 1, so the library reconnects once and requests the rest.
+Outcome run_with_dropped_socket(int images, int batch_size, int skip, LiveCollector& collector, json& ledger) {
+    EmulatorProcess emulator(emulator_args());
+    post_admin(emulator, "/admin/faults",
+               json::array({{{"route", "image"}, {"kind", "drop_socket"}, {"skip", skip}, {"count", 1}}}).dump());
+    CacheDir cache;
+    Backend backend(live_config(emulator, cache));
+    json batched = json::parse(request(images));
+    batched["batchsize"] = batch_size;
+    const Outcome outcome = run(backend.get(), batched.dump(), collector);
+    ledger = emulator.ledger();
+    return outcome;
+}
+
+TEST(LiveGeneration, ReconnectBetweenJobsAsksForRemainingJobs) {
+    LiveCollector collector;
+    json ledger;
+
+    const Outcome outcome = run_with_dropped_socket(3, 2, 1, collector, ledger);
+
+    ASSERT_EQ(outcome.status, SWARMPOD_OK) << outcome.message;
+    EXPECT_EQ(outcome.summary.value("reconnects", 0), 1) << outcome.summary.dump();
+    ASSERT_EQ(collector.images.size(), 6u);
+    EXPECT_EQ(ledger["images"].size(), 6u) << "the second request asked for more than the 2 missing jobs";
+    std::map<int, long long> seeds;
+    for (const Image& image : collector.images) {
+        const json metadata = json::parse(image.metadata, nullptr, false);
+        ASSERT_TRUE(metadata.is_object()) << image.metadata;
+        seeds[image.batch_index] = metadata["sui_image_params"].value("seed", -1LL);
+    }
+    // The first job (seed 42) arrived whole; the new request starts at seed 44, as job 1 would have.
+    EXPECT_EQ(seeds, (std::map<int, long long>{{0, 42}, {1, 42}, {2, 44}, {3, 44}, {4, 46}, {5, 46}}));
+}
+
+TEST(LiveGeneration, ReconnectInsideJobAsksForWholeBatches) {
+    LiveCollector collector;
+    json ledger;
+
+    const Outcome outcome = run_with_dropped_socket(2, 2, 0, collector, ledger);
+
+    // 3 of 4 images were missing; 2 jobs of 2 bring 4, one of them extra.
+    ASSERT_EQ(outcome.status, SWARMPOD_OK) << outcome.message;
+    EXPECT_EQ(outcome.summary.value("reconnects", 0), 1) << outcome.summary.dump();
+    ASSERT_EQ(collector.images.size(), 5u);
+    EXPECT_EQ(ledger["images"].size(), 5u);
+    std::vector<int> indices;
+    for (const Image& image : collector.images) indices.push_back(image.batch_index);
+    std::sort(indices.begin(), indices.end());
+    EXPECT_EQ(indices, (std::vector<int>{0, 1, 2, 3, 4}));
 }
 
 TEST(LiveGeneration, WebpAndJpegFormatsDecoded) {

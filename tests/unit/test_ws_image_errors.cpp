@@ -64,7 +64,7 @@ struct ForwardRun {
     Status status = Status::ok;
 };
 
-ForwardRun forward(const FakeWorker& worker, int images) {
+ForwardRun forward(const FakeWorker& worker, backend::ImageCount count) {
     http::Client http{http::ClientOptions{}};
     backend::Config config;
     config.use_websocket = false;
@@ -83,7 +83,7 @@ ForwardRun forward(const FakeWorker& worker, int images) {
     json summary = {{"images", json::array()}};
     const backend::ForwardContext context{http, config, lease, cancel, callbacks, emit, summary};
     try {
-        backend::forward_generation(context, json{{"prompt", "x"}}, images);
+        backend::forward_generation(context, json{{"prompt", "x"}}, count);
     } catch (const Error& error) {
         run.error = error.what();
         run.status = error.status();
@@ -101,7 +101,7 @@ TEST(ImageErrors, BadImageNamesBatchIndex) {
     };
     for (const auto& [name, bad] : cases) {
         FakeWorker worker({data_url("image/png", small_png()), bad});
-        const ForwardRun run = forward(worker, 2);
+        const ForwardRun run = forward(worker, backend::ImageCount{2, 1});
         EXPECT_EQ(run.status, Status::image_invalid) << name << ": " << run.error;
         EXPECT_NE(run.error.find("batch index 1"), std::string::npos) << name << ": " << run.error;
         EXPECT_NE(run.error.find("fake-worker"), std::string::npos) << name << ": " << run.error;
@@ -111,15 +111,28 @@ TEST(ImageErrors, BadImageNamesBatchIndex) {
 
 TEST(ImageErrors, FewerImagesThanRequestedIsError) {
     FakeWorker worker({data_url("image/png", small_png())});
-    const ForwardRun run = forward(worker, 2);
+    const ForwardRun run = forward(worker, backend::ImageCount{2, 1});
     EXPECT_EQ(run.status, Status::worker) << run.error;
     EXPECT_NE(run.error.find("1 of 2"), std::string::npos) << run.error;
     EXPECT_EQ(run.delivered.size(), 1u);
 }
 
+TEST(ImageErrors, BatchSizeCountsEveryImage) {
+    const std::string png = data_url("image/png", small_png());
+    FakeWorker three({png, png, png});
+    const ForwardRun short_run = forward(three, backend::ImageCount{2, 2});
+    EXPECT_EQ(short_run.status, Status::worker) << short_run.error;
+    EXPECT_NE(short_run.error.find("3 of 4"), std::string::npos) << short_run.error;
+
+    FakeWorker four({png, png, png, png});
+    const ForwardRun full_run = forward(four, backend::ImageCount{2, 2});
+    EXPECT_EQ(full_run.status, Status::ok) << full_run.error;
+    EXPECT_EQ(full_run.delivered.size(), 4u);
+}
+
 TEST(ImageErrors, SavedPathFetchedFromWorker) {
     FakeWorker worker({"View/local/raw/saved.png"});
-    const ForwardRun run = forward(worker, 1);
+    const ForwardRun run = forward(worker, backend::ImageCount{1, 1});
     ASSERT_EQ(run.status, Status::ok) << run.error;
     ASSERT_EQ(run.delivered.size(), 1u);
     EXPECT_EQ(run.delivered[0].mime, "image/png");
@@ -130,7 +143,7 @@ TEST(ImageErrors, SavedPathFetchedFromWorker) {
 TEST(ImageErrors, UnknownMimePassedThrough) {
     const std::vector<uint8_t> bytes = {1, 2, 3, 4};
     FakeWorker worker({data_url("video/mp4", bytes)});
-    const ForwardRun run = forward(worker, 1);
+    const ForwardRun run = forward(worker, backend::ImageCount{1, 1});
     ASSERT_EQ(run.status, Status::ok) << run.error;
     ASSERT_EQ(run.delivered.size(), 1u);
     EXPECT_EQ(run.delivered[0].mime, "video/mp4");
