@@ -110,6 +110,24 @@ public sealed class RegistrationTests
     }
 
     [Fact]
+    public void BuildRequest_ImagesOneBatchSizeKept()
+    {
+        T2IParamInput input = new(null);
+        input.RawValues["prompt"] = "a lighthouse";
+        input.RawValues["width"] = 256;
+        input.RawValues["images"] = 4;
+        input.RawValues["batchsize"] = 3;
+
+        JObject request = RunPodServerlessBackend.BuildRequest(input);
+
+        Assert.Equal(1, (int)request["images"]!);
+        Assert.Equal(3, (int)request["batchsize"]!);
+        Assert.Equal("a lighthouse", (string?)request["prompt"]);
+        Assert.Equal(256, (int)request["width"]!);
+        Assert.Equal(4, (int)input.RawValues["images"]!);
+    }
+
+    [Fact]
     public void ToNativeSettings_MapsEveryField()
     {
         RunPodSettings settings = new()

@@ -163,7 +163,7 @@ public partial class RunPodServerlessBackend : AbstractT2IBackend
         SwarmPodBackend native = Native ?? throw new SwarmReadableErrorException(
             $"RunPod Serverless backend '{Title}' is not running (status {Status}); check its settings in the Backends tab.");
         string apiKey = ResolveApiKey(user);
-        string request = user_input.ToJSON().ToString(Formatting.None);
+        string request = BuildRequest(user_input).ToString(Formatting.None);
         string requestId = $"{user_input.UserRequestId}";
         RunPodServerlessWaitLog waitLog = new($"Generation {requestId} on backend {BackendId} ('{Title}')");
 
@@ -210,6 +210,17 @@ public partial class RunPodServerlessBackend : AbstractT2IBackend
             // libswarmpod stores the worker's feature flags after the generation, and also after an error the worker reported.
             LoadFeatures(native);
         }
+    }
+
+    /// <summary>Builds the GenerateText2Image body for one backend call: the input's parameters with <c>images</c> set to 1.</summary>
+    /// <remarks>SwarmUI runs a request for N images as N backend calls, and each call's input still contains <c>images: N</c>,
+    /// so forwarding it would make N × N images on the worker. SwarmUI's own remote backend (SwarmSwarmBackend.BuildRequest) sets
+    /// 1 the same way. <c>batchsize</c>, the number of images in one call, is forwarded unchanged.</remarks>
+    internal static JObject BuildRequest(T2IParamInput user_input)
+    {
+        JObject request = user_input.ToJSON();
+        request["images"] = 1;
+        return request;
     }
 
     /// <summary>Maps the SwarmUI settings onto libswarmpod's config.</summary>
