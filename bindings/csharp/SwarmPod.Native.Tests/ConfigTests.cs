@@ -85,6 +85,27 @@ public sealed class ConfigTests
     }
 
     [Fact]
+    public void Create_MaxWebSocketMessageMiB_Accepted()
+    {
+        SwarmPodBackendSettings settings = new() { EndpointId = "abc", MaxWebSocketMessageMiB = 512 };
+
+        using SwarmPodBackend backend = SwarmPodBackend.Create(settings);
+
+        Assert.Contains("\"MaxWebSocketMessageMiB\":512", settings.ToJson());
+    }
+
+    [Fact]
+    public void Create_MaxWebSocketMessageMiBOutOfRange_ThrowsInvalidConfig()
+    {
+        SwarmPodBackendSettings settings = new() { EndpointId = "abc", MaxWebSocketMessageMiB = 0 };
+
+        SwarmPodException error = Assert.Throws<SwarmPodException>(() => SwarmPodBackend.Create(settings));
+
+        Assert.Equal(SwarmPodStatus.InvalidConfig, error.Status);
+        Assert.Contains("MaxWebSocketMessageMiB", error.Message);
+    }
+
+    [Fact]
     public void Settings_NonFiniteCost_Throws()
     {
         SwarmPodBackendSettings settings = new() { EndpointId = "abc", CostPerGpuSecond = double.NaN };

@@ -51,6 +51,9 @@ public sealed class SwarmPodBackendSettings
     /// <summary>Talks to the worker over WebSocket; false falls back to plain HTTP.</summary>
     public bool? UseWebSocket { get; set; }
 
+    /// <summary>Largest WebSocket message accepted, in MiB (1 to 2048, default 256); one message carries one image as base64.</summary>
+    public int? MaxWebSocketMessageMiB { get; set; }
+
     /// <summary>File in which the model list is cached between runs.</summary>
     public string? ModelCachePath { get; set; }
 
@@ -78,6 +81,7 @@ public sealed class SwarmPodBackendSettings
             WriteBool(writer, nameof(AllowInsecureWorkerUrls), AllowInsecureWorkerUrls);
             WriteString(writer, nameof(CaBundle), CaBundle);
             WriteBool(writer, nameof(UseWebSocket), UseWebSocket);
+            WriteInt(writer, nameof(MaxWebSocketMessageMiB), MaxWebSocketMessageMiB);
             WriteString(writer, nameof(ModelCachePath), ModelCachePath);
             if (CostPerGpuSecond is double cost)
             {
