@@ -144,6 +144,12 @@ void Backend::generate(const std::string& request_json, const std::string& call_
                         "), more than the " + std::to_string(kMaxImagesPerRequest) +
                         " allowed per request; lower 'images' or 'batchsize'.");
     }
+    // The model name is logged, matched against the cached list and sent to the worker.
+    if (request.contains("model") && !request["model"].is_string()) {
+        throw Error(Status::invalid_argument, "The request field 'model' must be a model name as a string, such as "
+                                              "\"OfficialStableDiffusion/sd_xl_base_1.0\", got " +
+                                                  request["model"].dump() + ".");
+    }
 
     const EmitFn emit = [&](Phase phase, const std::string& message, const std::string& worker_id, double overall,
                             double current) {

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "backend/model_cache.hpp"
+#include "core/json_fields.hpp"
 #include "log/log.hpp"
 #include "media/image.hpp"
 #include "swarm/client.hpp"
@@ -226,7 +227,7 @@ public:
           context_(context),
           request_(std::move(shaped)),
           batch_size_(batch_size) {
-        model_ = request_.value("model", std::string());
+        model_ = string_member(request_, "model");
         options_.ca_bundle = context.config.ca_bundle;
         options_.max_message_bytes = static_cast<std::size_t>(context.config.max_websocket_message_mib) * 1024 * 1024;
         options_.user_agent = "swarmpod/0.1";

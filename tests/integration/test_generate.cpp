@@ -279,6 +279,21 @@ TEST(Generate, BadBatchSizeNamed) {
     EXPECT_TRUE(emulator.ledger()["jobs"].empty());
 }
 
+TEST(Generate, NonStringModelNamed) {
+    EmulatorProcess emulator(kFastEmulator);
+    Backend backend(emulator_config(emulator));
+    for (const char* value : {"7", "[\"a\"]", "{\"name\": \"a\"}", "true"}) {
+        Collector collector;
+        const std::string request = std::string("{\"prompt\": \"x\", \"model\": ") + value + "}";
+
+        auto outcome = generate(backend.get(), request, "test-key", collector);
+
+        EXPECT_EQ(outcome.status, SWARMPOD_E_INVALID_ARGUMENT) << value;
+        EXPECT_NE(outcome.message.find("'model'"), std::string::npos) << value << ": " << outcome.message;
+    }
+    EXPECT_TRUE(emulator.ledger()["jobs"].empty());
+}
+
 TEST(Generate, ImagesTimesBatchSizeBounded) {
     EmulatorProcess emulator(kFastEmulator);
     Backend backend(emulator_config(emulator));
