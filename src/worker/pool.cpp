@@ -237,7 +237,9 @@ Checkout WorkerPool::acquire(const CancelToken& cancel, const LifecycleFn& repor
     const Deadline deadline = Deadline::in(std::chrono::seconds(settings_.startup_timeout_sec) + Millis(2000));
     std::unique_lock<std::mutex> lock(mutex_);
     ++waiters_;
-    const uint64_t entry_epoch = failure_epoch_;
+    uint64_t entry_epoch = failure_epoch_;
+    bool retried = false;
+    std::string first_failure;  // what ended the first try, when this request tried twice
     std::string last_message;
     int last_phase = -1;
     Clock::time_point last_report{};
@@ -286,16 +288,28 @@ Checkout WorkerPool::acquire(const CancelToken& cancel, const LifecycleFn& repor
             bool any_starting = false;
             for (const auto& slot : slots_) any_starting |= slot->state == SlotState::starting;
             if (!any_starting) {
-                const Error failure = *last_failure_;
-                leave();
-                throw failure;
+                // A lease or wakeup job that ended early (a worker that died, a job RunPod
+                // failed) may be followed by one that works, so each waiting request tries
+                // once more. Other failures (network, auth, settings, readiness) would repeat;
+                // the RunPod client has already retried the transient ones.
+                if (last_failure_->status() == Status::job_failed && !retried) {
+                    retried = true;
+                    entry_epoch = failure_epoch_;
+                    first_failure = last_failure_->what();
+                    SP_INFO("Trying another worker after: {}", first_failure);
+                } else {
+                    const Error failure = *last_failure_;
+                    leave();
+                    throw failure;
+                }
             }
         }
         if (deadline.expired()) {
             leave();
             throw Error(Status::timeout, "No RunPod worker was ready within the startup timeout (" +
                                              whole_seconds(seconds_since(started)) + " s)" +
-                                             (last_message.empty() ? "." : "; last status: " + last_message + "."));
+                                             (last_message.empty() ? "." : "; last status: " + last_message + ".") +
+                                             (first_failure.empty() ? "" : " The first worker failed: " + first_failure));
         }
         int starting = 0;
         for (const auto& slot : slots_) starting += slot->state == SlotState::starting && !slot->withdraw.cancelled();

@@ -596,3 +596,39 @@ TEST(WorkerPool, ReleasedLeaseIsInCostLedger) {
 }
 
 }  // namespace
+
+namespace {
+
+// A lease job that RunPod fails before the worker is ready is followed by one more try,
+// so the waiting request still gets an image.
+TEST(WorkerPool, FailedLeaseJobIsTriedOnceMore) {
+    // Workers boot at once, so the first /stream poll (150 ms after /run) finds the lease
+    // job running, and the rule ends it there.
+    EmulatorProcess emulator({"--protocol", "v2", "--cold-start-ms", "0", "--generation-ms", "50"});
+    post_json(emulator, "/admin/faults",
+              R"([{"route": "stream", "kind": "end_job", "job_status": "FAILED", "count": 1}])");
+    Backend backend(emulator_config(emulator, "\"KeepWarmSec\": 0"));
+    Collector collector;
+
+    GenerateOutcome outcome = generate(backend.get(), kRequest, "test-key", collector);
+
+    EXPECT_EQ(outcome.status, SWARMPOD_OK) << outcome.message;
+    EXPECT_EQ(collector.images.size(), 1u);
+    EXPECT_EQ(count_jobs(emulator.ledger(), "lease"), 2) << "one failed lease, one that served";
+}
+
+// A second failure is reported, not tried a third time.
+TEST(WorkerPool, TwoFailedLeaseJobsFail) {
+    EmulatorProcess emulator({"--protocol", "v2", "--cold-start-ms", "0", "--generation-ms", "50"});
+    post_json(emulator, "/admin/faults",
+              R"([{"route": "stream", "kind": "end_job", "job_status": "FAILED", "count": 5}])");
+    Backend backend(emulator_config(emulator, "\"KeepWarmSec\": 0"));
+    Collector collector;
+
+    GenerateOutcome outcome = generate(backend.get(), kRequest, "test-key", collector);
+
+    EXPECT_EQ(outcome.status, SWARMPOD_E_JOB_FAILED) << outcome.message;
+    EXPECT_EQ(count_jobs(emulator.ledger(), "lease"), 2);
+}
+
+}  // namespace
