@@ -88,6 +88,7 @@ public sealed class RegistrationTests
         [
             "EndpointId", "UseAsync", "MaxConcurrent", "PollIntervalMs", "StartupTimeoutSec", "GenerationTimeoutSec", "RunPodApiKey",
             "AutoRefresh", "KeepWarmSec", "WorkerProtocol", "CostPerGpuSecond", "ApiBaseUrl", "AllowInsecureWorkerUrls", "UseWebSocket",
+            "MaxWebSocketMessageMiB",
         ];
         Assert.Equal(expectedOrder, typeof(RunPodSettings).GetFields().OrderBy(field => field.MetadataToken).Select(field => field.Name));
     }
@@ -138,6 +139,7 @@ public sealed class RegistrationTests
             WorkerProtocol = "v2",
             CostPerGpuSecond = 0.0004,
             UseWebSocket = false,
+            MaxWebSocketMessageMiB = 300,
         };
 
         JsonObject json = JsonNode.Parse(RunPodServerlessBackend.ToNativeSettings(settings).ToJson())!.AsObject();
@@ -150,7 +152,8 @@ public sealed class RegistrationTests
         Assert.False((bool)json["UseWebSocket"]!);
         Assert.Equal(10, (int)json["MaxConcurrent"]!);
         Assert.Equal("https://api.runpod.ai/v2", (string?)json["ApiBaseUrl"]);
-        Assert.Equal(14 - 1, json.Count);
+        Assert.Equal(300, (int)json["MaxWebSocketMessageMiB"]!);
+        Assert.Equal(15 - 1, json.Count);
     }
 
     [Fact]

@@ -263,6 +263,7 @@ public sealed class FeatureTests(EmulatorFixture fixture)
         saved.Set("ApiBaseUrl", Emulator.ApiBaseUrl);
         saved.Set("AllowInsecureWorkerUrls", true);
         saved.Set("UseWebSocket", false);
+        saved.Set("MaxWebSocketMessageMiB", 64);
         RunPodSettings settings = new();
 
         settings.Load(saved);
@@ -274,6 +275,7 @@ public sealed class FeatureTests(EmulatorFixture fixture)
             Assert.Equal(0.00031, settings.CostPerGpuSecond);
             Assert.Equal("v1", settings.WorkerProtocol);
             Assert.False(settings.UseWebSocket);
+            Assert.Equal(64, settings.MaxWebSocketMessageMiB);
         }
         finally
         {
@@ -288,6 +290,7 @@ public sealed class FeatureTests(EmulatorFixture fixture)
     [InlineData("KeepWarmSec")]
     [InlineData("CostPerGpuSecond")]
     [InlineData("ApiBaseUrl")]
+    [InlineData("MaxWebSocketMessageMiB")]
     public async Task Settings_InvalidValue_ErroredNamingSetting(string setting)
     {
         RunPodServerlessBackend backend = await StartBackend(settings =>
@@ -308,6 +311,9 @@ public sealed class FeatureTests(EmulatorFixture fixture)
                     break;
                 case "CostPerGpuSecond":
                     settings.CostPerGpuSecond = double.NaN;
+                    break;
+                case "MaxWebSocketMessageMiB":
+                    settings.MaxWebSocketMessageMiB = 0;
                     break;
                 default:
                     settings.ApiBaseUrl = "not a url";

@@ -242,6 +242,7 @@ public partial class RunPodServerlessBackend : AbstractT2IBackend
             ApiBaseUrl = settings.ApiBaseUrl?.Trim(),
             AllowInsecureWorkerUrls = settings.AllowInsecureWorkerUrls,
             UseWebSocket = settings.UseWebSocket,
+            MaxWebSocketMessageMiB = settings.MaxWebSocketMessageMiB,
         };
     }
 

@@ -67,5 +67,9 @@ public partial class RunPodServerlessBackend
         /// <summary>Whether the worker is reached over WebSocket.</summary>
         [ConfigComment("Advanced: talk to the worker over WebSocket, which streams progress and previews. Turn off if a proxy between SwarmUI and RunPod blocks WebSocket; plain HTTP is then used, without previews.")]
         public bool UseWebSocket = true;
+
+        /// <summary>Largest WebSocket message accepted from the worker, in MiB.</summary>
+        [ConfigComment("Advanced: the largest WebSocket message accepted from the worker, in MiB (1 to 2048). Each image arrives in one message as base64, about 4/3 of its file size; 256 fits four 4096x4096 PNGs. Raise it only if a generation fails with a message that names this setting.")]
+        public int MaxWebSocketMessageMiB = 256;
     }
 }
