@@ -28,6 +28,8 @@ constexpr Millis kCloseWait{1000};
 // The model refresh after a generation runs while the lease is held anyway; it must
 // not keep the worker (and its bill) much longer.
 constexpr Millis kModelRefreshBudget{2000};
+// How often a generation's worker is also asked for its model lists and feature flags.
+constexpr std::chrono::seconds kRefreshAfterGenerationEvery{60};
 constexpr const char* kWsRoute = "GenerateText2ImageWS";
 
 double seconds_between(Clock::time_point from, Clock::time_point to) {
@@ -515,8 +517,12 @@ int forward_generation(const ForwardContext& context, json request, ImageCount c
         if (error.state() == swarm::WorkerState::reported_error) refresh_features_after(context, worker);
         throw;
     }
-    refresh_features_after(context, worker);
-    refresh_models_after(context, worker);
+    // Each refresh costs the caller a few requests to the worker after its images, so a
+    // busy endpoint refreshes at most once a minute.
+    if (context.models != nullptr && context.models->take_refresh_turn(kRefreshAfterGenerationEvery)) {
+        refresh_features_after(context, worker);
+        refresh_models_after(context, worker);
+    }
     return delivered;
 }
 

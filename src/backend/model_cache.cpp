@@ -224,6 +224,14 @@ json ModelCache::features() const {
     return json{{"features", *features_}, {"updated_at", features_updated_at_}};
 }
 
+bool ModelCache::take_refresh_turn(std::chrono::steady_clock::duration interval) {
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (last_refresh_turn_ && now - *last_refresh_turn_ < interval) return false;
+    last_refresh_turn_ = now;
+    return true;
+}
+
 void ModelCache::store_features(std::vector<std::string> features) {
     const json flags = feature_flags_from(json(std::move(features)));
     std::lock_guard<std::mutex> lock(mutex_);

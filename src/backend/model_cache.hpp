@@ -2,6 +2,7 @@
 // SwarmUI can show models and route requests without waking a worker.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -66,6 +67,10 @@ public:
 
     const std::string& file_path() const { return path_; }
 
+    // True at most once per `interval`: whether a passing worker should be asked for its
+    // model lists and feature flags again. The first call returns true. Thread-safe.
+    bool take_refresh_turn(std::chrono::steady_clock::duration interval);
+
 private:
     struct Entry {
         double updated_at = 0;  // unix seconds
@@ -81,6 +86,7 @@ private:
     std::map<std::string, Entry> lists_;
     std::optional<std::vector<std::string>> features_;  // empty optional: never read from a worker
     double features_updated_at_ = 0;
+    std::optional<std::chrono::steady_clock::time_point> last_refresh_turn_;
 };
 
 // Reads `subtype` from the worker (ListModels of the whole tree, local models only),

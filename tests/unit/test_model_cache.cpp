@@ -192,3 +192,14 @@ TEST(DurationStats, CacheDirectoryFallbacks) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(ModelCacheRefresh, OneTurnPerInterval) {
+    swarmpod::backend::ModelCache cache("", "endpoint");
+    EXPECT_TRUE(cache.take_refresh_turn(std::chrono::seconds(60)));
+    EXPECT_FALSE(cache.take_refresh_turn(std::chrono::seconds(60)));
+    EXPECT_TRUE(cache.take_refresh_turn(std::chrono::seconds(0)));
+}
+
+}  // namespace
