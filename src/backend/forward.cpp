@@ -490,9 +490,25 @@ int forward_generation(const ForwardContext& context, json request, ImageCount c
     const int images = count.expected();
     Generation generation(context, worker, images, deadline);
 
-    generation.progress(Phase::loading_backends, "Opening a SwarmUI session on worker " + context.lease.worker_id, -1,
-                        -1, -1);
-    worker.new_session(deadline, &context.cancel);
+    if (context.session != nullptr && !context.session->empty()) {
+        worker.use_session(*context.session);
+    } else {
+        generation.progress(Phase::loading_backends, "Opening a SwarmUI session on worker " + context.lease.worker_id,
+                            -1, -1, -1);
+        worker.new_session(deadline, &context.cancel);
+    }
+    // Hand the session back however forwarding ends: a renewed one replaces the old.
+    struct SessionHandBack {
+        std::string* session;
+        const swarm::Client& worker;
+        ~SessionHandBack() {
+            try {
+                if (session != nullptr) *session = worker.session_id();
+            } catch (...) {
+                if (session != nullptr) session->clear();  // the next generation opens a new one
+            }
+        }
+    } hand_back{context.session, worker};
 
     json shaped = swarm::shape_request(std::move(request), count.images);
     const bool websocket = context.config.use_websocket;

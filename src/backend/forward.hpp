@@ -40,6 +40,9 @@ struct ForwardContext {
     // Estimated GPU-seconds this generation was billed before forwarding started: the
     // worker's cold start when this generation started it, and its share of warm idle time.
     double gpu_seconds_before = 0;
+    // In: the lease's SwarmUI session, or empty to open one. Out: the session in use when
+    // forwarding ended, for the lease's next generation. May be null.
+    std::string* session = nullptr;
 };
 
 // The image count of a request. SwarmUI runs `images` jobs, and each job makes

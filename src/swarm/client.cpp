@@ -93,6 +93,11 @@ std::string Client::session_id() const {
     return session_id_;
 }
 
+void Client::use_session(std::string session_id) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    session_id_ = std::move(session_id);
+}
+
 http::Headers Client::common_headers(const char* accept) const {
     http::Headers headers;
     headers.emplace_back("Accept", accept);

@@ -67,6 +67,8 @@ public:
 
     const WorkerAddress& address() const { return address_; }
     std::string session_id() const;
+    // Uses a session opened earlier on this worker; an invalid one is renewed once as usual.
+    void use_session(std::string session_id);
 
 private:
     http::Response post(const std::string& route, std::string body, Deadline deadline,

@@ -13,6 +13,9 @@ struct Lease {
     std::string token;         // v2 per-lease bearer token; empty for v1
     std::string hold_job_id;   // the running job that holds the worker (v1 keepalive, v2 lease); empty once ended
     std::string wakeup_job_id; // v1 only
+    // The SwarmUI session on the worker, reused by this lease's generations (one at a
+    // time, so cancelling one never interrupts another); empty until the first one.
+    std::string session_id;
     int protocol = 1;
     // v1: false when RunPod did not report which worker runs the keepalive job, so
     // nothing proved that the keepalive holds the worker at public_url.

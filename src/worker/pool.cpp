@@ -423,6 +423,7 @@ void WorkerPool::release(Checkout& checkout, ReleaseMode mode) {
     {
         std::lock_guard<std::mutex> lock(mutex_);
         if (slot->state != SlotState::in_use) return;
+        slot->lease.session_id = checkout.lease.session_id;
         // Only generations that ran to the end say how long a request holds a worker.
         if (slot->use_started != Clock::time_point{} && mode == ReleaseMode::keep_warm) {
             generation_seconds = seconds_since(slot->use_started);

@@ -633,3 +633,41 @@ TEST(WorkerPool, TwoFailedLeaseJobsFail) {
 }
 
 }  // namespace
+
+namespace {
+
+// A warm worker's next generation reuses the SwarmUI session its lease opened, which
+// saves a GetNewSession round trip per generation.
+TEST(WorkerPool, WarmWorkerReusesItsSession) {
+    EmulatorProcess emulator({"--protocol", "v2", "--cold-start-ms", "200", "--generation-ms", "50"});
+    Backend backend(emulator_config(emulator, "\"KeepWarmSec\": 10"));
+    for (int i = 0; i < 2; ++i) {
+        Collector collector;
+        ASSERT_EQ(generate(backend.get(), kRequest, "test-key", collector).status, SWARMPOD_OK);
+    }
+
+    const json images = emulator.ledger()["images"];
+    ASSERT_EQ(images.size(), 2u);
+    EXPECT_EQ(images[0].value("session", "a"), images[1].value("session", "b"));
+    EXPECT_EQ(images[0].value("worker_id", "a"), images[1].value("worker_id", "b"));
+}
+
+// A reused session that the worker forgot is renewed once, and the generation succeeds.
+TEST(WorkerPool, ForgottenSessionIsRenewed) {
+    EmulatorProcess emulator({"--protocol", "v2", "--cold-start-ms", "200", "--generation-ms", "50"});
+    Backend backend(emulator_config(emulator, "\"KeepWarmSec\": 10"));
+    Collector first;
+    ASSERT_EQ(generate(backend.get(), kRequest, "test-key", first).status, SWARMPOD_OK);
+    post_json(emulator, "/admin/invalidate-sessions", "{}");
+    Collector second;
+
+    GenerateOutcome outcome = generate(backend.get(), kRequest, "test-key", second);
+
+    EXPECT_EQ(outcome.status, SWARMPOD_OK) << outcome.message;
+    EXPECT_EQ(outcome.summary.value("session_renewals", 0), 1) << outcome.summary.dump();
+    const json images = emulator.ledger()["images"];
+    ASSERT_EQ(images.size(), 2u);
+    EXPECT_NE(images[0].value("session", "a"), images[1].value("session", "a"));
+}
+
+}  // namespace
