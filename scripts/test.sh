@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 cmake --preset dev >/dev/null
-cmake --build --preset dev
+# Every build uses 2 jobs, the core count of the CI machine.
+cmake --build --preset dev -j 2
 ctest --preset dev --parallel 2
 
 export SWARMPOD_BUILD_DIR="$PWD/build/dev"
@@ -22,7 +23,7 @@ for project in bindings/csharp/*.Tests/*.csproj; do
     dotnet test "$project" --nologo
 done
 
-# Sanitizer stages. Each build uses 2 jobs, the core count of the CI machine.
+# Sanitizer stages.
 export TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp halt_on_error=1 second_deadlock_stack=1"
 for preset in asan tsan; do
     echo "test: $preset build and ctest"
