@@ -6,7 +6,8 @@
 //   once, on a kept-alive connection (cpp-httplib): the floor that swarmpod is compared to.
 // - BM_DirectPostNewConnection: the same with a new TCP connection per request.
 // - BM_ForwardHttp, BM_ForwardWebSocket: backend::forward_generation on a lease this
-//   program holds (session, request, images back, image validation).
+//   program holds (request, images back, image validation; the SwarmUI session is opened
+//   once per transport and reused, as a pool lease does).
 // - BM_GenerateHttp, BM_GenerateWebSocket: Backend::generate with a worker its pool
 //   already holds warm (pool checkout, forward, model-list refresh, release).
 // - BM_WarmPathInterleaved: one of each of the above per iteration, in turn, so that every
@@ -178,8 +179,11 @@ bool forward(bool websocket) {
     const backend::EmitFn emit = [](backend::Phase, const std::string&, const std::string&, double, double) {};
     CancelToken cancel;
     json summary = {{"images", json::array()}};
-    const backend::ForwardContext context{*f.http, config, lease, cancel, callbacks, emit, summary};
-    return backend::forward_generation(context, kRequest, 1) == 1;
+    // Like a pool lease, each transport keeps the SwarmUI session its first call opened.
+    static std::string sessions[2];
+    const backend::ForwardContext context{*f.http,  config, lease, cancel, callbacks, emit, summary, {}, nullptr,
+                                          0,        &sessions[websocket ? 1 : 0]};
+    return backend::forward_generation(context, kRequest, backend::ImageCount{1, 1}) == 1;
 }
 
 bool generate(backend::Backend& backend) {

@@ -125,8 +125,9 @@ SWARMPOD_API void SWARMPOD_CALL swarmpod_string_free(char *str);
 /*
  * Receives one log line. `message` is borrowed for the duration of the call and is
  * already redacted: API keys and worker tokens are replaced by "***".
- * Called on any library thread, possibly on several at once; it must not call
- * swarmpod_set_log_callback.
+ * Called on any library thread, one line at a time (calls are serialized). It must
+ * not call any swarmpod_ function: the library may hold its own locks while it logs,
+ * so such a call can deadlock. Hand the line to another thread if it must lead to one.
  */
 typedef void(SWARMPOD_CALL *swarmpod_log_fn)(void *user_data, int32_t level, const char *message);
 
@@ -168,8 +169,11 @@ SWARMPOD_API int32_t SWARMPOD_CALL swarmpod_backend_new(const char *config_json,
 /*
  * Frees a backend. It cancels every running generation, waits for those calls to
  * return, and ends every RunPod job the backend started (keepalive jobs are cancelled
- * so billing stops). It returns within about 15 seconds even when RunPod does not
- * answer; jobs it could not end are logged at error level. NULL is a no-op.
+ * so billing stops). Cancelled calls normally return within a second; RunPod jobs are
+ * then ended within about 15 seconds even when RunPod does not answer, and jobs it
+ * could not end are logged at error level. A call held by a host callback that does
+ * not return is waited for without limit: after 10 seconds its worker is ended, but
+ * the backend is freed only once that callback returns. NULL is a no-op.
  * Call it once, from any thread; the handle is invalid afterwards.
  */
 SWARMPOD_API void SWARMPOD_CALL swarmpod_backend_free(swarmpod_backend *backend);

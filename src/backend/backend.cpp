@@ -110,10 +110,10 @@ void Backend::register_generation(CancelToken* cancel) {
 }
 
 void Backend::unregister_generation(CancelToken* cancel) {
-    {
-        std::lock_guard<std::mutex> lock(mutex_);
-        running_.erase(cancel);
-    }
+    // Notified under the lock: once the last generation is gone, shutdown may free this
+    // backend, so nothing here may touch it after the lock is released.
+    std::lock_guard<std::mutex> lock(mutex_);
+    running_.erase(cancel);
     idle_.notify_all();
 }
 
@@ -124,6 +124,8 @@ void Backend::generate(const std::string& request_json, const std::string& call_
 
     register_generation(&cancel);
     ScopeExit unregister([&] { unregister_generation(&cancel); });
+    // A handle cancelled before the call touches no worker: a warm one stays warm.
+    if (cancel.cancelled()) throw Error(Status::cancelled, "The generation was cancelled before it started.");
 
     const std::string api_key = choose_api_key(call_api_key);
     log::add_secret(api_key);
@@ -288,7 +290,7 @@ worker::WorkerPool& Backend::pool_for(const std::string& api_key) {
         protocols_);
     worker::WorkerPool& result = *pool;
     pools_.emplace(api_key, std::move(pool));
-    if (api_key != config_.api_key) clean_orphans_async(api_key);
+    clean_orphans_once_locked(api_key);
     SP_DEBUG("Created the worker pool for endpoint {} and key {}", config_.endpoint_id, key_fingerprint(api_key));
     return result;
 }
@@ -339,6 +341,12 @@ json Backend::status() {
                 {"config", describe_config(config_)}};
 }
 
+void Backend::clean_orphans_once_locked(const std::string& api_key) {
+    // The backend's own key was handled when the backend was created.
+    if (api_key == config_.api_key || !orphan_checked_keys_.insert(api_key).second) return;
+    clean_orphans_async(api_key);
+}
+
 void Backend::clean_orphans_async(const std::string& api_key) {
     // Runs beside the caller: cancelling needs RunPod, and creating a backend or starting
     // a generation must not wait for it.
@@ -376,6 +384,10 @@ bool Backend::stop_worker(const std::string& worker_id) {
 json Backend::endpoint_health(const std::string& call_api_key) {
     const std::string api_key = choose_api_key(call_api_key);
     log::add_secret(api_key);
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!shutting_down_) clean_orphans_once_locked(api_key);
+    }
     runpod::Client client(*http_, runpod::EndpointConfig{config_.api_base_url, config_.endpoint_id, api_key});
     const runpod::Health health = client.health(Deadline::in(Millis(20000)));
     const runpod::Diagnosis diagnosis = runpod::diagnose(health);
@@ -405,8 +417,9 @@ void Backend::shutdown() noexcept {
         shutting_down_ = true;
         for (CancelToken* token : running_) token->cancel();
         if (!idle_.wait_for(lock, kShutdownWait, [this] { return running_.empty(); })) {
-            SP_ERROR("{} generation(s) did not stop within {} s of shutdown", running_.size(),
-                     kShutdownWait.count() / 1000);
+            SP_ERROR("{} generation(s) did not stop within {} s of shutdown (a host callback that does not return "
+                     "holds them); their workers are ended now, and the backend is freed when they return",
+                     running_.size(), kShutdownWait.count() / 1000);
         }
     } catch (const std::exception& error) {
         SP_ERROR("Shutdown wait failed: {}", error.what());
@@ -430,6 +443,14 @@ void Backend::shutdown() noexcept {
         }
     }
     for (auto& ender : pool_enders) ender.join();
+    // A generation still running (its host callback has not returned) uses its pool and
+    // this backend, so both live until it returns. Its worker is already ended above.
+    try {
+        std::unique_lock<std::mutex> lock(mutex_);
+        idle_.wait(lock, [this] { return running_.empty(); });
+    } catch (const std::exception& error) {
+        SP_ERROR("Shutdown wait failed: {}", error.what());
+    }
     pools.clear();
     std::vector<std::thread> background;
     {

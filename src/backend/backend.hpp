@@ -72,6 +72,8 @@ private:
     void unregister_generation(CancelToken* cancel);
     worker::WorkerPool& pool_for(const std::string& api_key);
     void clean_orphans_async(const std::string& api_key);
+    // Looks for a per-call key's orphans the first time that key is used (mutex_ held).
+    void clean_orphans_once_locked(const std::string& api_key);
 
     Config config_;
     std::unique_ptr<http::Client> http_;
@@ -84,6 +86,7 @@ private:
     std::mutex mutex_;
     std::condition_variable idle_;
     std::set<CancelToken*> running_;
+    std::set<std::string> orphan_checked_keys_;  // per-call keys whose orphans were looked for
     bool shutting_down_ = false;
     std::atomic<bool> shut_down_{false};  // the first shutdown() finished; later calls return at once
     // One pool per API key, so one user's key never serves another user's request.

@@ -96,6 +96,22 @@ std::string checked_string(const char* text, const char* name, std::size_t max_b
     return std::string(text, length);
 }
 
+// Returns `message` with the config's RunPodApiKey value, if the config has one,
+// replaced by "***".
+std::string without_config_key(const std::string& config_text, std::string message) {
+    if (swarmpod::json_depth_exceeds(config_text)) return message;
+    const nlohmann::json config = nlohmann::json::parse(config_text, nullptr, /*allow_exceptions=*/false);
+    if (!config.is_object()) return message;
+    const auto key = config.find("RunPodApiKey");
+    if (key == config.end() || !key->is_string()) return message;
+    const std::string& secret = key->get_ref<const std::string&>();
+    if (secret.size() < 4) return message;
+    for (std::size_t at = message.find(secret); at != std::string::npos; at = message.find(secret, at + 3)) {
+        message.replace(at, secret.size(), "***");
+    }
+    return message;
+}
+
 }  // namespace
 
 extern "C" {
@@ -134,7 +150,14 @@ int32_t swarmpod_backend_new(const char* config_json, swarmpod_backend** out) {
     return guarded([&] {
         require(out != nullptr, "out is NULL: pass the address of a swarmpod_backend* to receive the backend.");
         const std::string text = checked_string(config_json, "config_json", 1024 * 1024);
-        swarmpod::backend::Config config = swarmpod::backend::parse_config(text);
+        swarmpod::backend::Config config;
+        try {
+            config = swarmpod::backend::parse_config(text);
+        } catch (const Error& error) {
+            // A config error quotes the value at fault, which may be the API key pasted
+            // into the wrong field; the key is not registered as a secret yet.
+            throw Error(error.status(), without_config_key(text, error.what()));
+        }
         auto handle = std::make_unique<swarmpod_backend>();
         handle->impl = std::make_unique<swarmpod::backend::Backend>(std::move(config));
         *out = handle.release();

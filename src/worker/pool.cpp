@@ -202,8 +202,18 @@ void WorkerPool::run_acquisition(std::shared_ptr<Slot> slot) {
         }
         if (settings_.record_cold_start) settings_.record_cold_start(seconds_since(lease.requested_at));
         changed_.notify_all();
-    } catch (const Error& error) {
+    } catch (const Error& raised) {
         std::lock_guard<std::mutex> lock(mutex_);
+        Error error = raised;
+        // The startup deadline may run out inside a RunPod call, whose own message
+        // ("/status did not finish before the deadline") says nothing useful; report the
+        // startup timeout with the last thing the user was told (often a /health diagnosis).
+        if (raised.status() == Status::timeout && deadline.expired()) {
+            error = Error(Status::timeout, "No RunPod worker was ready within the startup timeout (" +
+                                               std::to_string(settings_.startup_timeout_sec) +
+                                               " s); last status: " + slot->message +
+                                               ". Raise StartupTimeoutSec if this endpoint's cold starts take longer.");
+        }
         if (error.status() != Status::cancelled && error.status() != Status::shutting_down) {
             SP_WARN("Could not get a worker on endpoint {}: {}", client_.endpoint_id(), error.what());
             last_failure_ = error;

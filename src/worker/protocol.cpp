@@ -28,7 +28,9 @@ PollSchedule::PollSchedule(Millis max_interval) : max_(std::max(Millis(50), max_
 
 Millis PollSchedule::next() {
     const Millis current = std::min(interval_, max_);
-    interval_ = Millis(static_cast<Millis::rep>(static_cast<double>(interval_.count()) * 1.5));
+    // Grows by half each time but never past the cap: unbounded, it would overflow after
+    // about a hundred polls (the double-to-integer conversion is then undefined).
+    interval_ = std::min(max_, Millis(static_cast<Millis::rep>(static_cast<double>(interval_.count()) * 1.5)));
     return current;
 }
 

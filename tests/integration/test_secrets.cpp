@@ -210,3 +210,26 @@ TEST_F(SecretsCli, FlagKeyNeverPrintedInJsonFailure) {
 }
 
 }  // namespace
+
+namespace {
+
+// A config error quotes the value at fault. When the user pasted the API key into the
+// wrong field, that value is the key, so it is masked like everywhere else.
+TEST(Secrets, ConfigErrorHidesKeyInWrongField) {
+    const std::string key = "rpa_CONFIG_SECRET_0123456789";
+    for (const char* field : {"ApiBaseUrl", "WorkerProtocol", "CaBundle"}) {
+        const std::string config = std::string("{\"EndpointId\": \"abc\", \"RunPodApiKey\": \"") + key + "\", \"" +
+                                   field + "\": \"" + key + "\"}";
+        swarmpod_backend* backend = nullptr;
+
+        const int32_t status = swarmpod_backend_new(config.c_str(), &backend);
+
+        EXPECT_EQ(status, SWARMPOD_E_INVALID_CONFIG) << field;
+        const std::string message = swarmpod_last_error_message();
+        EXPECT_EQ(message.find(key), std::string::npos) << message;
+        EXPECT_NE(message.find(field), std::string::npos) << message;
+        swarmpod_backend_free(backend);
+    }
+}
+
+}  // namespace
