@@ -11,6 +11,7 @@
 #include <iostream>
 #include <iterator>
 #include <sstream>
+#include <string_view>
 
 namespace swarmpod_cli {
 namespace {
@@ -36,9 +37,46 @@ std::string read_input(const std::string &path, const std::string &option) {
     return content.str();
 }
 
+// The nesting limit of libswarmpod (swarmpod::kMaxJsonDepth), which rejects deeper
+// config and request JSON. The CLI cannot include that private header.
+constexpr std::size_t kMaxJsonDepth = 256;
+
+// Returns whether `text` has more than `max_depth` arrays or objects open at one point.
+// The scan is a loop, not a parser, so 100 000 nested brackets cannot overflow the stack,
+// and brackets inside strings do not count.
+bool nesting_exceeds(std::string_view text, std::size_t max_depth) {
+    std::size_t open = 0;
+    std::size_t i = 0;
+    while (i < text.size()) {
+        const char c = text[i];
+        if (c == '"') {
+            // Skip to the closing quote; a backslash makes the next character literal.
+            ++i;
+            while (i < text.size() && text[i] != '"') {
+                i += text[i] == '\\' ? 2 : 1;
+            }
+        } else if (c == '[' || c == '{') {
+            ++open;
+            if (open > max_depth) {
+                return true;
+            }
+        } else if ((c == ']' || c == '}') && open > 0) {
+            --open;
+        }
+        ++i;
+    }
+    return false;
+}
+
 // Parses a JSON object without putting any of the file's text in the error, because
-// a config file may contain an API key.
+// a config file may contain an API key. Rejects text nested deeper than kMaxJsonDepth
+// before parsing, because nlohmann::json recurses once per level when it copies or
+// dumps a value and 100 000 levels overflow the stack.
 nlohmann::json parse_object(const std::string &text, const std::string &path, const std::string &option) {
+    if (nesting_exceeds(text, kMaxJsonDepth)) {
+        throw UsageError(option + " file '" + path + "' nests arrays or objects deeper than the maximum of " +
+                         std::to_string(kMaxJsonDepth) + " levels");
+    }
     try {
         nlohmann::json parsed = nlohmann::json::parse(text);
         if (!parsed.is_object()) {

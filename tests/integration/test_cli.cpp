@@ -132,4 +132,45 @@ TEST_F(Cli, WrongKeyExitsThreeWithJson) {
     EXPECT_EQ(result.err.find(kKey), std::string::npos) << result.err;
 }
 
+// nlohmann::json's dump() recurses once per nesting level and 100 000 levels overflow the
+// stack, so the CLI must reject such a file as a usage error naming the option and the limit.
+TEST_F(Cli, DeeplyNestedJsonIsUsageError) {
+    const std::string deep_file = directory_ + "/deep.json";
+    {
+        std::ofstream file(deep_file, std::ios::binary);
+        file << "{\"prompt\": \"a red fox\", \"nested\": " << std::string(100000, '[') << std::string(100000, ']')
+             << "}";
+    }
+    const std::vector<std::string> base = {SWARMPOD_CLI_PATH, "generate", "--endpoint", "e",
+                                           "--api-base", "http://127.0.0.1:9", "--prompt", "x"};
+    struct Case {
+        std::vector<std::string> args;
+        std::string option;
+    };
+    std::vector<Case> cases;
+    cases.push_back({base, "--request-json"});
+    cases.back().args.insert(cases.back().args.end(), {"--request-json", deep_file});
+    cases.push_back({base, "--config"});
+    cases.back().args.insert(cases.back().args.end(), {"--config", deep_file});
+    // `--request-json -` reads stdin, which run_process does not feed, so a shell redirects it.
+    std::string stdin_command = "exec";
+    for (const auto& arg : base) {
+        stdin_command += " '" + arg + "'";
+    }
+    stdin_command += " --request-json - < '" + deep_file + "'";
+    cases.push_back({{"/bin/sh", "-c", stdin_command}, "--request-json"});
+
+    for (const auto& test_case : cases) {
+        const std::string& label = test_case.args.back();
+        auto result = run_process(test_case.args, {"RUNPOD_API_KEY=test-key"});
+
+        EXPECT_EQ(result.exit_code, 2) << label << ": " << result.err;
+        const auto lines = lines_of(result.err);
+        ASSERT_FALSE(lines.empty()) << label;
+        const std::string prefix = "swarmpod: error: " + test_case.option + " file";
+        EXPECT_EQ(lines.back().rfind(prefix, 0), 0u) << label << ": " << result.err;
+        EXPECT_NE(lines.back().find("256 levels"), std::string::npos) << label << ": " << result.err;
+    }
+}
+
 }  // namespace
