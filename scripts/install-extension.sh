@@ -2,14 +2,16 @@
 # Installs the RunPod Serverless extension into a SwarmUI folder: the extension sources, the
 # project file SwarmUI builds, and libswarmpod, all in <SwarmUI>/src/Extensions/<name>/.
 #   scripts/install-extension.sh <SwarmUI folder> [--build-dir DIR] [--name FOLDER]
-# --build-dir  a configured CMake build folder (default: build/release, configured and built with
-#              the release preset when it has no libswarmpod yet)
+# --build-dir  a configured CMake build folder, relative to the repository root (default:
+#              build/release, which the release preset configures and builds when it has no
+#              libswarmpod yet)
 # --name       extension folder name (default: SwarmPod)
-# Restart SwarmUI afterwards; it builds the extension on start.
+# Each file is copied beside its target and renamed over it, so a SwarmUI that has the old
+# libswarmpod loaded keeps its mapping. Restart SwarmUI afterwards; it builds the extension on start.
 set -euo pipefail
 
 usage() {
-    sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -27,6 +29,10 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ -n "$swarmui" ] || usage
+case "$build_dir" in
+    /*) ;;
+    *) build_dir="$repo/$build_dir" ;;
+esac
 
 if [ ! -f "$swarmui/src/SwarmUI.extension.props" ]; then
     echo "install-extension: '$swarmui' is not a SwarmUI folder: src/SwarmUI.extension.props is missing." >&2
@@ -52,7 +58,29 @@ cmake --build "$build_dir" --target swarmpod
 
 dest="$swarmui/src/Extensions/$name"
 mkdir -p "$dest"
-cmake --install "$build_dir" --component swarmui-extension --prefix "$dest"
+
+# cmake --install rewrites existing files in place, and rewriting the libswarmpod that a running
+# SwarmUI has mapped can crash it. So the component goes to a staging folder, and each file is
+# renamed into place, which gives it a new inode and leaves the old mapping intact.
+staging="$(mktemp -d "${TMPDIR:-/tmp}/swarmpod-extension.XXXXXX")"
+temporary_file=""
+cleanup() {
+    [ -z "$temporary_file" ] || rm -f "$temporary_file"
+    rm -rf "$staging"
+}
+trap cleanup EXIT
+cmake --install "$build_dir" --component swarmui-extension --prefix "$staging"
+while IFS= read -r -d '' folder; do
+    mkdir -p "$dest/$folder"
+done < <(cd "$staging" && find . -type d -print0)
+while IFS= read -r -d '' file; do
+    target="$dest/$file"
+    # The temporary name is in the target's folder, so mv is a rename on one file system.
+    temporary_file="$(dirname "$target")/.$(basename "$target").install-$$"
+    cp -P -p "$staging/$file" "$temporary_file"
+    mv -f "$temporary_file" "$target"
+    temporary_file=""
+done < <(cd "$staging" && find . ! -type d -print0)
 
 for required in SwarmPodExtension.csproj RunPodServerlessExtension.cs; do
     if [ ! -f "$dest/$required" ]; then
@@ -69,3 +97,10 @@ if [ -z "$found_library" ]; then
     exit 1
 fi
 echo "Installed the RunPod Serverless extension into $dest. Restart SwarmUI to build and load it."
+
+# A copied folder has no git commit, so SwarmUI keeps using the build output it made for the
+# earlier version until that output is deleted.
+stale_build="$swarmui/src/bin/extensions/SwarmExtension$name"
+if [ -e "$stale_build" ]; then
+    echo "SwarmUI has a build of an earlier version: delete $stale_build, then restart SwarmUI so that it builds this one."
+fi
