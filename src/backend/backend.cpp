@@ -5,7 +5,9 @@
 
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <functional>
+#include <sstream>
 
 #include "log/log.hpp"
 #include "media/image.hpp"
@@ -85,7 +87,32 @@ Backend::Backend(Config config) : config_(std::move(config)) {
     jobs_.set_journal(journal_.get());
     if (!config_.api_key.empty()) clean_orphans_async(config_.api_key);
     models_ = std::make_unique<ModelCache>(cache_directory(config_.model_cache_path), config_.endpoint_id);
+    remember_protocols(cache_directory(config_.model_cache_path));
     SP_INFO("Backend created for endpoint {} ({})", config_.endpoint_id, config_.api_base_url);
+}
+
+void Backend::remember_protocols(const std::string& directory) {
+    if (directory.empty()) return;
+    const std::string path = directory + "/protocols.json";
+    std::ifstream file(path, std::ios::binary);
+    if (file) {
+        std::stringstream text;
+        text << file.rdbuf();
+        const json saved = json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+        if (saved.is_object()) {
+            for (const auto& [endpoint, protocol] : saved.items()) {
+                if (protocol.is_number_integer() && (protocol == 1 || protocol == 2)) {
+                    protocols_.set(endpoint, protocol.get<int>());
+                }
+            }
+        } else {
+            SP_WARN("Ignoring {}: it is not a JSON object; it is rewritten at the next detection", path);
+        }
+    }
+    protocols_.set_persist([path](const std::map<std::string, int>& all) {
+        const std::string failure = write_file_atomically(path, json(all).dump());
+        if (!failure.empty()) SP_WARN("Could not save the detected worker protocols to {}: {}", path, failure);
+    });
 }
 
 Backend::~Backend() {

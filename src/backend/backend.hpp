@@ -72,6 +72,9 @@ private:
     void unregister_generation(CancelToken* cancel);
     worker::WorkerPool& pool_for(const std::string& api_key);
     void clean_orphans_async(const std::string& api_key);
+    // Loads the worker protocols detected by earlier runs from <directory>/protocols.json
+    // and saves each new detection there.
+    void remember_protocols(const std::string& directory);
     // Looks for a per-call key's orphans the first time that key is used (mutex_ held).
     void clean_orphans_once_locked(const std::string& api_key);
 

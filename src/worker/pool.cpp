@@ -95,6 +95,14 @@ void WorkerPool::start_acquisition_locked() {
 Lease WorkerPool::acquire_with_protocol(AcquireContext& context) {
     const std::string& endpoint = client_.endpoint_id();
     int protocol = settings_.forced_protocol != 0 ? settings_.forced_protocol : protocols_.get(endpoint);
+    // While the protocol is unknown, one acquisition probes and the others wait for its
+    // answer, so a burst of first requests does not send a probe (and boot a worker) each.
+    std::unique_lock<std::mutex> detecting(protocols_.detection(), std::defer_lock);
+    if (protocol == 0) {
+        detecting.lock();
+        protocol = protocols_.get(endpoint);
+        if (protocol != 0) detecting.unlock();
+    }
     if (protocol == 0) protocol = 2;  // try a lease first: a v1 worker refuses it without holding a second worker
     for (int attempt = 0;; ++attempt) {
         try {

@@ -671,3 +671,42 @@ TEST(WorkerPool, ForgottenSessionIsRenewed) {
 }
 
 }  // namespace
+
+namespace {
+
+// Four first requests on a v1 endpoint with WorkerProtocol auto send one lease probe
+// between them, and a later backend with the same cache folder sends none: the
+// detected protocol is saved.
+TEST(WorkerPool, ProtocolProbedOnceAndRemembered) {
+    EmulatorProcess emulator({"--protocol", "v1", "--cold-start-ms", "300", "--generation-ms", "50",
+                              "--max-workers", "4"});
+    const std::string cache = (std::filesystem::temp_directory_path() /
+                               ("swarmpod-protocol-memory-" + std::to_string(getpid())))
+                                  .string();
+    const std::string fields = "\"KeepWarmSec\": 0, \"ModelCachePath\": \"" + cache + "\"";
+    {
+        Backend backend(emulator_config(emulator, fields));
+        std::vector<std::thread> threads;
+        for (int i = 0; i < 4; ++i) {
+            threads.emplace_back([&] {
+                Collector collector;
+                EXPECT_EQ(generate(backend.get(), kRequest, "test-key", collector).status, SWARMPOD_OK);
+            });
+        }
+        for (auto& thread : threads) thread.join();
+    }
+    EXPECT_EQ(count_jobs(emulator.ledger(), "lease"), 1) << emulator.ledger()["jobs"].dump();
+    EXPECT_TRUE(std::filesystem::exists(cache + "/protocols.json"));
+
+    post_json(emulator, "/admin/reset", "{}");
+    {
+        Backend later(emulator_config(emulator, fields));
+        Collector collector;
+        EXPECT_EQ(generate(later.get(), kRequest, "test-key", collector).status, SWARMPOD_OK);
+        EXPECT_EQ(backend_status(later.get()).value("protocol", ""), "v1");
+    }
+    EXPECT_EQ(count_jobs(emulator.ledger(), "lease"), 0) << "a restarted backend probes no more";
+    std::filesystem::remove_all(cache);
+}
+
+}  // namespace
