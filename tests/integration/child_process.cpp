@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <stdexcept>
 
 extern char** environ;
@@ -24,15 +26,30 @@ std::string name_of(const std::string& entry) { return entry.substr(0, entry.fin
 
 ProcessResult run_process(const std::vector<std::string>& args, const std::vector<std::string>& set,
                           const std::vector<std::string>& unset, int timeout_ms) {
+    // Each child gets an empty cache folder unless the test sets one: the library keeps
+    // detected protocols, cold starts and model lists there, and they must not leak from
+    // one test into another or into the user's own cache.
+    std::vector<std::string> set_all = set;
+    const bool cache_given = std::any_of(set.begin(), set.end(), [](const std::string& s) {
+        return name_of(s) == "XDG_CACHE_HOME";
+    });
+    if (!cache_given) {
+        static std::atomic<int> counter{0};
+        const std::filesystem::path cache = std::filesystem::temp_directory_path() /
+                                            ("swarmpod-child-cache-" + std::to_string(getpid()) + "-" +
+                                             std::to_string(++counter));
+        set_all.push_back("XDG_CACHE_HOME=" + cache.string());
+    }
     std::vector<std::string> environment;
     for (char** entry = environ; *entry != nullptr; ++entry) {
         const std::string text(*entry);
         const std::string name = name_of(text);
         const bool dropped = std::find(unset.begin(), unset.end(), name) != unset.end() ||
-                             std::any_of(set.begin(), set.end(), [&](const std::string& s) { return name_of(s) == name; });
+                             std::any_of(set_all.begin(), set_all.end(),
+                                         [&](const std::string& s) { return name_of(s) == name; });
         if (!dropped) environment.push_back(text);
     }
-    environment.insert(environment.end(), set.begin(), set.end());
+    environment.insert(environment.end(), set_all.begin(), set_all.end());
 
     std::vector<std::string> argv_storage = args;
     std::vector<char*> argv;

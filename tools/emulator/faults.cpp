@@ -95,6 +95,18 @@ std::optional<FaultRule> Faults::take(const std::string& route)
     return take_matching(route, nullptr);
 }
 
+void Faults::give_back(const FaultRule& fired)
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& rule : rules_) {
+        if (rule.route == fired.route && rule.kind == fired.kind && rule.job_status == fired.job_status &&
+            rule.count >= 0) {
+            ++rule.count;
+            return;
+        }
+    }
+}
+
 std::optional<FaultRule> Faults::take(const std::string& route, const std::string& kind)
 {
     return take_matching(route, &kind);

@@ -55,6 +55,9 @@ public:
     std::optional<FaultRule> take(const std::string& route);
     // Same, but only rules of `kind`.
     std::optional<FaultRule> take(const std::string& route, const std::string& kind);
+    // Gives back the use of a rule that fired without effect (an end_job rule on a job
+    // that is not running), so it fires on a later request instead.
+    void give_back(const FaultRule& fired);
 
     // Counts one request on `route`; over `limit` per 10 s window it returns the seconds until the window ends.
     std::optional<int> rate_limited(const std::string& route, int limit);

@@ -174,8 +174,8 @@ void RunPodApi::handle(Exchange& exchange)
         if (fault->kind == "worker_death" && !job_id.empty()) {
             scheduler_.kill_worker_of(job_id);
         }
-        if (fault->kind == "end_job" && !job_id.empty()) {
-            scheduler_.end_job_with(job_id, fault->job_status);
+        if (fault->kind == "end_job" && !job_id.empty() && !scheduler_.end_job_with(job_id, fault->job_status)) {
+            faults_.give_back(*fault);  // the job is not running yet: the rule waits for a later poll
         }
         if (fault->kind == "hide_worker_id") {
             handle_endpoint(exchange, operation, job_id);
