@@ -5,9 +5,7 @@
 
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <functional>
-#include <sstream>
 
 #include "log/log.hpp"
 #include "media/image.hpp"
@@ -94,20 +92,15 @@ Backend::Backend(Config config) : config_(std::move(config)) {
 void Backend::remember_protocols(const std::string& directory) {
     if (directory.empty()) return;
     const std::string path = directory + "/protocols.json";
-    std::ifstream file(path, std::ios::binary);
-    if (file) {
-        std::stringstream text;
-        text << file.rdbuf();
-        const json saved = json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
-        if (saved.is_object()) {
-            for (const auto& [endpoint, protocol] : saved.items()) {
-                if (protocol.is_number_integer() && (protocol == 1 || protocol == 2)) {
-                    protocols_.set(endpoint, protocol.get<int>());
-                }
+    const std::optional<json> saved = read_json_file(path);
+    if (saved && saved->is_object()) {
+        for (const auto& [endpoint, protocol] : saved->items()) {
+            if (protocol.is_number_integer() && (protocol == 1 || protocol == 2)) {
+                protocols_.set(endpoint, protocol.get<int>());
             }
-        } else {
-            SP_WARN("Ignoring {}: it is not a JSON object; it is rewritten at the next detection", path);
         }
+    } else if (saved) {
+        SP_WARN("Ignoring {}: it is not a JSON object; it is rewritten at the next detection", path);
     }
     protocols_.set_persist([path](const std::map<std::string, int>& all) {
         const std::string failure = write_file_atomically(path, json(all).dump());
@@ -458,7 +451,7 @@ void Backend::shutdown() noexcept {
         pools.swap(pools_);
     }
     // Every pool ends its workers at the same time, within one shared bound, so that
-    // freeing the backend takes about kEndJobsWithin even when RunPod does not answer.
+    // freeing the backend takes about kEndJobsWithin even when RunPod does not respond.
     const Deadline jobs_deadline = Deadline::in(kEndJobsWithin);
     std::vector<std::thread> pool_enders;
     for (auto& [key, pool] : pools) {

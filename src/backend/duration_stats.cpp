@@ -42,6 +42,14 @@ std::string cache_directory(const std::string& configured) {
     return "";
 }
 
+std::optional<json> read_json_file(const std::string& path) {
+    std::ifstream file(path, std::ios::binary);
+    if (!file) return std::nullopt;
+    std::stringstream text;
+    text << file.rdbuf();
+    return json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+}
+
 DurationStats::DurationStats(std::string directory, const std::string& file_name, std::string what)
     : path_(directory.empty() ? std::string() : directory + "/" + file_name), what_(std::move(what)) {
     load();
@@ -49,11 +57,9 @@ DurationStats::DurationStats(std::string directory, const std::string& file_name
 
 void DurationStats::load() {
     if (path_.empty()) return;
-    std::ifstream file(path_, std::ios::binary);
-    if (!file) return;
-    std::stringstream text;
-    text << file.rdbuf();
-    const json root = json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+    const std::optional<json> saved = read_json_file(path_);
+    if (!saved) return;
+    const json& root = *saved;
     if (root.is_discarded() || !root.is_object()) {
         SP_WARN("Ignoring the {} file {}: it is not a JSON object; it is rewritten at the next sample", what_, path_);
         return;

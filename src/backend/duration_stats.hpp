@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 namespace swarmpod::backend {
 
 // Returns the directory for swarmpod's caches: `configured` when not empty, else
@@ -17,6 +19,10 @@ std::string cache_directory(const std::string& configured);
 // Writes `text` to `path` through a temporary file and a rename, so a reader never
 // sees half a file, creating the directory. Returns an error text, or "" on success.
 std::string write_file_atomically(const std::string& path, const std::string& text);
+
+// Reads and parses the JSON file at `path`. Returns nothing when the file cannot be
+// opened, and a discarded value (is_discarded()) when its text is not JSON.
+std::optional<nlohmann::json> read_json_file(const std::string& path);
 
 // The last kKeptSamples durations of one kind for each endpoint, stored as JSON in
 // `<directory>/<file_name>`. The backend keeps two: cold starts (seconds from lease

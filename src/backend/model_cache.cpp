@@ -152,11 +152,9 @@ ModelCache::ModelCache(std::string directory, std::string endpoint_id)
 
 void ModelCache::load() {
     if (path_.empty()) return;
-    std::ifstream file(path_, std::ios::binary);
-    if (!file) return;
-    std::stringstream text;
-    text << file.rdbuf();
-    const json root = json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
+    const std::optional<json> saved = read_json_file(path_);
+    if (!saved) return;
+    const json& root = *saved;
     const auto subtypes = root.is_object() ? root.find("subtypes") : root.end();
     if (root.is_discarded() || !root.is_object() || subtypes == root.end() || !subtypes->is_object()) {
         SP_WARN("Ignoring the model cache {}: it is not a swarmpod model list; it is rewritten at the next refresh",
