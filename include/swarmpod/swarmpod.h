@@ -169,8 +169,8 @@ SWARMPOD_API int32_t SWARMPOD_CALL swarmpod_backend_new(const char *config_json,
 /*
  * Frees a backend. It cancels every running generation, waits for those calls to
  * return, and ends every RunPod job the backend started (keepalive jobs are cancelled
- * so billing stops). Cancelled calls normally return within a second; RunPod jobs are
- * then ended within about 15 seconds even when RunPod does not answer, and jobs it
+ * so billing stops). Cancelled calls normally return within a second. RunPod jobs are
+ * then ended within about 15 seconds, even when RunPod does not respond, and jobs it
  * could not end are logged at error level. A call held by a host callback that does
  * not return is waited for without limit: after 10 seconds its worker is ended, but
  * the backend is freed only once that callback returns. NULL is a no-op.

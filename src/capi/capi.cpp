@@ -154,8 +154,8 @@ int32_t swarmpod_backend_new(const char* config_json, swarmpod_backend** out) {
         try {
             config = swarmpod::backend::parse_config(text);
         } catch (const Error& error) {
-            // A config error quotes the value at fault, which may be the API key pasted
-            // into the wrong field; the key is not registered as a secret yet.
+            // A config error quotes the invalid value, which may be the API key pasted
+            // into the wrong field. The key is not registered as a secret yet, so mask it here.
             throw Error(error.status(), without_config_key(text, error.what()));
         }
         auto handle = std::make_unique<swarmpod_backend>();

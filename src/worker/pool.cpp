@@ -96,7 +96,7 @@ Lease WorkerPool::acquire_with_protocol(AcquireContext& context) {
     const std::string& endpoint = client_.endpoint_id();
     int protocol = settings_.forced_protocol != 0 ? settings_.forced_protocol : protocols_.get(endpoint);
     // While the protocol is unknown, one acquisition probes and the others wait for its
-    // answer, so a burst of first requests does not send a probe (and boot a worker) each.
+    // result, so a burst of first requests does not send a probe (and boot a worker) each.
     std::unique_lock<std::mutex> detecting(protocols_.detection(), std::defer_lock);
     if (protocol == 0) {
         detecting.lock();
@@ -214,8 +214,8 @@ void WorkerPool::run_acquisition(std::shared_ptr<Slot> slot) {
         std::lock_guard<std::mutex> lock(mutex_);
         Error error = raised;
         // The startup deadline may run out inside a RunPod call, whose own message
-        // ("/status did not finish before the deadline") says nothing useful; report the
-        // startup timeout with the last thing the user was told (often a /health diagnosis).
+        // ("/status did not finish before the deadline") does not help the user. So report
+        // the startup timeout with the last progress message (often a /health diagnosis).
         if (raised.status() == Status::timeout && deadline.expired()) {
             error = Error(Status::timeout, "No RunPod worker was ready within the startup timeout (" +
                                                std::to_string(settings_.startup_timeout_sec) +
@@ -442,7 +442,7 @@ void WorkerPool::release(Checkout& checkout, ReleaseMode mode) {
         std::lock_guard<std::mutex> lock(mutex_);
         if (slot->state != SlotState::in_use) return;
         slot->lease.session_id = checkout.lease.session_id;
-        // Only generations that ran to the end say how long a request holds a worker.
+        // Only generations that ran to the end measure how long a request keeps a worker.
         if (slot->use_started != Clock::time_point{} && mode == ReleaseMode::keep_warm) {
             generation_seconds = seconds_since(slot->use_started);
             generation_seconds_.push_back(generation_seconds);

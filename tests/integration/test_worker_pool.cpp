@@ -588,8 +588,8 @@ TEST(WorkerPool, ReleasedLeaseIsInCostLedger) {
     EXPECT_GE(lease.value("released_after_seconds", -1.0), lease.value("ready_after_seconds", 0.0) + 0.15);
     EXPECT_EQ(lease.value("generations", 0), 1);
     EXPECT_FALSE(lease.value("release_reason", "").empty());
-    // The estimate adds RunPod's default 5 s idle tail; the emulator stops a cancelled
-    // worker after 0.1 s, so the estimate is above the emulator's bill by up to that tail.
+    // The estimate adds RunPod's default 5 s idle tail. The emulator stops a cancelled
+    // worker after 0.1 s, so the estimate exceeds the emulator's bill by up to that tail.
     const double emulator_billed = ledger["workers"][0].value("billed_seconds", 0.0);
     EXPECT_GE(lease.value("estimated_billed_seconds", 0.0), emulator_billed) << ledger.dump();
     EXPECT_LE(lease.value("estimated_billed_seconds", 0.0), emulator_billed + 7) << ledger.dump();
