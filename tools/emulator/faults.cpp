@@ -11,7 +11,7 @@ constexpr std::int64_t rate_window_ms = 10000;
 
 const std::set<std::string> known_kinds = {"status", "reset", "slow", "drop_stream_chunk", "worker_death",
                                            "crash_loop", "end_job", "corrupt_image", "truncate_image",
-                                           "hide_worker_id", "drop_socket"};
+                                           "hide_worker_id", "drop_socket", "cut_socket"};
 
 bool route_matches(const std::string& pattern, const std::string& route)
 {
@@ -50,7 +50,7 @@ std::variant<std::vector<FaultRule>, std::string> Faults::parse(const nlohmann::
         if (known_kinds.count(rule.kind) == 0) {
             return "unknown fault kind '" + rule.kind +
                    "'; expected status, reset, slow, drop_stream_chunk, worker_death, crash_loop, end_job, "
-                   "corrupt_image, truncate_image, hide_worker_id or drop_socket";
+                   "corrupt_image, truncate_image, hide_worker_id, drop_socket or cut_socket";
         }
         if (rule.job_status != "FAILED" && rule.job_status != "CANCELLED" && rule.job_status != "TIMED_OUT") {
             return "invalid fault job_status '" + rule.job_status + "'; expected FAILED, CANCELLED or TIMED_OUT";

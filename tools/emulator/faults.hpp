@@ -28,6 +28,7 @@ namespace emulator {
 //   hide_worker_id    on status, stream, runsync or cancel: the job reply has no workerId, as RunPod may send it
 //   drop_socket       on route "image": after the next image a WebSocket generation sent, the server stops the
 //                     generation and closes the WebSocket (a Close frame, with no socket_intention "close" first)
+//   cut_socket        on route "image": like drop_socket, but the TCP connection ends with no Close frame
 // The ledger records the hash of the bytes actually sent, with `damage` naming the last two kinds.
 struct FaultRule {
     std::string route;

@@ -55,11 +55,12 @@ class SwarmApi {
 public:
     SwarmApi(const Config& config, const ModelCatalog& models, Ledger& ledger, std::string worker_id);
 
-    // Rules for the `image` route (corrupt_image, truncate_image, drop_socket); nullptr means none.
+    // Rules for the `image` route (corrupt_image, truncate_image, drop_socket, cut_socket); nullptr means none.
     void set_faults(Faults* faults) { faults_ = faults; }
 
-    // Returns true when a drop_socket rule fires for the image just sent over a WebSocket.
-    bool take_drop_socket();
+    // How a WebSocket generation ends early after the image just sent, when a rule fires.
+    enum class SocketEnd { keep, close_frame, cut };
+    SocketEnd take_socket_end();
 
     std::string create_session();
     bool has_session(const std::string& session_id) const;

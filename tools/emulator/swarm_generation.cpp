@@ -137,13 +137,20 @@ std::optional<GenerationOutcome> SwarmApi::wait_until(const std::string& session
     }
 }
 
-bool SwarmApi::take_drop_socket()
+SwarmApi::SocketEnd SwarmApi::take_socket_end()
 {
-    if (faults_ == nullptr || !faults_->take("image", "drop_socket")) {
-        return false;
+    if (faults_ == nullptr) {
+        return SocketEnd::keep;
     }
-    spdlog::info("worker {}: fault drop_socket after an image", worker_id_);
-    return true;
+    if (faults_->take("image", "drop_socket")) {
+        spdlog::info("worker {}: fault drop_socket after an image", worker_id_);
+        return SocketEnd::close_frame;
+    }
+    if (faults_->take("image", "cut_socket")) {
+        spdlog::info("worker {}: fault cut_socket after an image", worker_id_);
+        return SocketEnd::cut;
+    }
+    return SocketEnd::keep;
 }
 
 std::string SwarmApi::damage_image(std::string& bytes)

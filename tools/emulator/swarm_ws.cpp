@@ -16,8 +16,11 @@ using tcp = boost::asio::ip::tcp;
 
 // Thrown by a send when the client has gone, to leave the generation loop.
 struct ClientGone {};
-// Thrown after an image when a drop_socket fault fires, to close the socket before the request ends.
-struct SocketDropped {};
+// Thrown after an image when a drop_socket or cut_socket fault fires, to end the socket before the
+// request ends: with a Close frame, or (`cut`) by closing the TCP connection without one.
+struct SocketDropped {
+    bool cut = false;
+};
 
 template <class Socket>
 void send(Socket& ws, const nlohmann::json& message)
@@ -83,8 +86,9 @@ bool run_generation(SwarmApi& api, const Config& config, Socket& ws, const std::
                   {"batch_index", std::to_string(index)},
                   {"request_id", request_id},
                   {"metadata", metadata_for(params, image, std::max(1, config.steps_per_image))}});
-        if (api.take_drop_socket()) {
-            throw SocketDropped{};
+        const SwarmApi::SocketEnd end = api.take_socket_end();
+        if (end != SwarmApi::SocketEnd::keep) {
+            throw SocketDropped{end == SwarmApi::SocketEnd::cut};
         }
         send(ws, {{"keep_alive", true}});
     };
@@ -161,8 +165,15 @@ void serve_on(SwarmApi& api, const Config& config, NextLayer& next_layer,
         close(ws);
     } catch (const ClientGone&) {
         spdlog::debug("WebSocket client left during {}", path);
-    } catch (const SocketDropped&) {
-        close(ws);
+    } catch (const SocketDropped& dropped) {
+        if (!dropped.cut) {
+            close(ws);
+            return;
+        }
+        // No Close frame and, over TLS, no close_notify: the client sees the stream end.
+        beast::error_code ignored;
+        beast::get_lowest_layer(next_layer).shutdown(tcp::socket::shutdown_both, ignored);
+        beast::get_lowest_layer(next_layer).close(ignored);
     }
 }
 
