@@ -217,7 +217,7 @@ int generate_over_http(Generation& generation, swarm::Client& worker, json shape
 enum class SocketEnd {
     finished,         // the close sequence came, or every image arrived before a Close frame
     invalid_session,  // the worker rejected our session: renew it and send again
-    lost,             // silent for kSilenceTimeout, or closed early without an error
+    lost,             // silent for kSilenceTimeout, or ended early (Close frame or cut) without an error
 };
 
 class WebSocketGeneration {
@@ -307,9 +307,11 @@ private:
                 lost_reason_ = "no message for " + std::to_string(kSilenceTimeout.count() / 1000) + " s";
                 return SocketEnd::lost;
             }
-            if (result == swarm::ReadResult::closed) {
+            if (result == swarm::ReadResult::closed || result == swarm::ReadResult::cut) {
                 if (close_announced || generation_.delivered() >= generation_.images()) return SocketEnd::finished;
-                lost_reason_ = "the worker closed it before the end of the request";
+                lost_reason_ = result == swarm::ReadResult::closed
+                                   ? "the worker closed it before the end of the request"
+                                   : "the connection ended without a WebSocket Close frame";
                 return SocketEnd::lost;
             }
             swarm::WsMessage message = swarm::parse_message(std::move(text));

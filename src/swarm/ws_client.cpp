@@ -82,6 +82,14 @@ ParsedUrl parse_ws_url(const std::string& url) {
     return parsed;
 }
 
+// Returns true when the connection ended without a WebSocket Close frame: the TCP stream
+// ended or was reset, or a TLS stream ended without close_notify.
+bool is_cut(const beast::error_code& error) {
+    return error == net::error::eof || error == net::error::connection_reset ||
+           error == net::error::connection_aborted || error == net::error::broken_pipe ||
+           error == net::ssl::error::stream_truncated;
+}
+
 bool is_tls_error(const beast::error_code& error) {
     return error.category() == net::error::get_ssl_category() ||
            error.category() == net::ssl::error::get_stream_category();
@@ -336,6 +344,10 @@ ReadResult WsClient::read(std::string& out, Millis idle_timeout, Deadline deadli
             cap % kMiB == 0 ? std::to_string(cap / kMiB) + " MiB" : std::to_string(cap) + " bytes";
         throw Error(Status::too_large, "The worker at " + impl.host_label + " sent a WebSocket message larger than " +
                                            shown_cap + ", the limit for one message.");
+    }
+    if (is_cut(result)) {
+        impl.drop();
+        return ReadResult::cut;
     }
     if (result) impl.fail(result, "Reading from the WebSocket");
     return ReadResult::message;

@@ -28,6 +28,7 @@ enum class ReadResult {
     message,  // `out` holds one complete text message
     closed,   // the server sent a Close frame
     silent,   // nothing arrived within the idle timeout; the socket was dropped
+    cut,      // the connection ended without a Close frame (end of stream, reset, TLS truncation)
 };
 
 class WsClient {
@@ -49,9 +50,10 @@ public:
     void send_text(std::string_view text, Deadline deadline, const CancelToken* cancel);
 
     // Reads one message into `out` (replacing its content). Returns silent when nothing
-    // arrived for `idle_timeout`. Throws Error: too_large (over max_message_bytes),
-    // timeout (deadline), cancelled, network. After a throw or a silent or closed
-    // result the socket is unusable.
+    // arrived for `idle_timeout`, cut when the peer or a proxy ended the connection
+    // without a Close frame. Throws Error: too_large (over max_message_bytes),
+    // timeout (deadline), cancelled, network, tls. After a throw or a result other than
+    // message the socket is unusable.
     ReadResult read(std::string& out, Millis idle_timeout, Deadline deadline, const CancelToken* cancel);
 
     // Sends a Close frame and waits up to `wait` for the server's; drops the connection

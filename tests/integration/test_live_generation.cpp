@@ -280,12 +280,15 @@ TEST(LiveGeneration, BatchImagesShareTheirJobSeed) {
     EXPECT_EQ(seeds, (std::map<int, long long>{{0, 42}, {1, 42}, {2, 44}, {3, 44}}));
 }
 
-// Runs images x batchsize with seed 42 while the emulator cuts the WebSocket after image
-// number `skip` + 1, so the library reconnects once and requests the rest.
-Outcome run_with_dropped_socket(int images, int batch_size, int skip, LiveCollector& collector, json& ledger) {
+// Runs images x batchsize with seed 42 while the emulator ends the WebSocket after image
+// number `skip` + 1 (`kind` drop_socket: with a Close frame; cut_socket: without one), so
+// the library reconnects once and requests the rest. With `count` 2 the new socket is
+// ended the same way after its first image.
+Outcome run_with_dropped_socket(int images, int batch_size, int skip, LiveCollector& collector, json& ledger,
+                                const char* kind = "drop_socket", int count = 1) {
     EmulatorProcess emulator(emulator_args());
     post_admin(emulator, "/admin/faults",
-               json::array({{{"route", "image"}, {"kind", "drop_socket"}, {"skip", skip}, {"count", 1}}}).dump());
+               json::array({{{"route", "image"}, {"kind", kind}, {"skip", skip}, {"count", count}}}).dump());
     CacheDir cache;
     Backend backend(live_config(emulator, cache));
     json batched = json::parse(request(images));
@@ -330,6 +333,35 @@ TEST(LiveGeneration, ReconnectInsideJobAsksForWholeBatches) {
     for (const Image& image : collector.images) indices.push_back(image.batch_index);
     std::sort(indices.begin(), indices.end());
     EXPECT_EQ(indices, (std::vector<int>{0, 1, 2, 3, 4}));
+}
+
+TEST(LiveGeneration, ConnectionCutWithoutCloseFrameIsReopened) {
+    LiveCollector collector;
+    json ledger;
+
+    const Outcome outcome = run_with_dropped_socket(3, 1, 0, collector, ledger, "cut_socket");
+
+    ASSERT_EQ(outcome.status, SWARMPOD_OK) << outcome.message;
+    EXPECT_EQ(outcome.summary.value("reconnects", 0), 1) << outcome.summary.dump();
+    ASSERT_EQ(collector.images.size(), 3u);
+    EXPECT_EQ(ledger["images"].size(), 3u) << "the second request asked for more than the 2 missing images";
+    std::vector<int> indices;
+    for (const Image& image : collector.images) indices.push_back(image.batch_index);
+    std::sort(indices.begin(), indices.end());
+    EXPECT_EQ(indices, (std::vector<int>{0, 1, 2}));
+}
+
+TEST(LiveGeneration, SecondCutFailsWithTheReason) {
+    LiveCollector collector;
+    json ledger;
+
+    const Outcome outcome = run_with_dropped_socket(3, 1, 0, collector, ledger, "cut_socket", 2);
+
+    EXPECT_EQ(outcome.status, SWARMPOD_E_NETWORK) << outcome.message;
+    EXPECT_NE(outcome.message.find("lost twice"), std::string::npos) << outcome.message;
+    EXPECT_NE(outcome.message.find("without a WebSocket Close frame"), std::string::npos) << outcome.message;
+    EXPECT_NE(outcome.message.find("2 of 3 image(s)"), std::string::npos) << outcome.message;
+    EXPECT_EQ(collector.images.size(), 2u) << "images delivered before the second cut stay delivered";
 }
 
 TEST(LiveGeneration, WebpAndJpegFormatsDecoded) {

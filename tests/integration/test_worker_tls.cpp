@@ -5,6 +5,7 @@
 // needs AllowInsecureWorkerUrls.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -68,6 +69,26 @@ TEST_F(WorkerTls, WssGenerationWithCaBundle) {
     EXPECT_EQ(ledger["workers"][0].value("url", "").rfind("https://127.0.0.1:", 0), 0u) << ledger.dump();
     EXPECT_EQ(ledger.value("generations", -1), 1) << ledger.dump();
     EXPECT_EQ(ledger.value("tls_handshake_failures", -1), 0) << ledger.dump();
+}
+
+// Over TLS, a connection cut without a WebSocket Close frame also lacks close_notify, so
+// the client sees a truncated TLS stream rather than the end of a TCP stream.
+TEST_F(WorkerTls, WssCutWithoutCloseFrameIsReopened) {
+    const std::string faults_path = ::testing::TempDir() + "/worker-tls-cut-faults.json";
+    std::ofstream(faults_path) << R"([{"route": "image", "kind": "cut_socket", "count": 1}])";
+    std::vector<std::string> args = emulator_args();
+    args.insert(args.end(), {"--faults", faults_path});
+    EmulatorProcess emulator(args);
+    Backend backend(emulator_config(emulator, "\"KeepWarmSec\": 0, \"UseWebSocket\": true, " + ca_bundle_field()));
+    Collector collector;
+
+    const auto outcome = generate(backend.get(), kRequest, "test-key", collector);
+
+    ASSERT_EQ(outcome.status, SWARMPOD_OK) << outcome.message;
+    EXPECT_EQ(outcome.summary.value("reconnects", 0), 1) << outcome.summary.dump();
+    EXPECT_EQ(collector.images.size(), 2u);
+    const json ledger = emulator.wait_for_ledger(no_open_jobs);
+    EXPECT_EQ(ledger["images"].size(), 2u) << ledger.dump();
 }
 
 TEST_F(WorkerTls, HttpsGenerationWithCaBundle) {

@@ -1,6 +1,7 @@
 // WsClient against real loopback sockets: a listener that never answers, a closed
-// port, and bad URLs. The WebSocket exchange itself is covered by the live
-// integration tests against swarmpod-emulator.
+// port, a server that ends the connection without a Close frame, and bad URLs. The
+// WebSocket exchange itself is covered by the live integration tests against
+// swarmpod-emulator.
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
@@ -14,6 +15,7 @@
 
 #include "core/error.hpp"
 #include "swarm/ws_client.hpp"
+#include "unit/ws_sending_server.hpp"
 
 namespace {
 
@@ -22,6 +24,7 @@ using swarmpod::Deadline;
 using swarmpod::Error;
 using swarmpod::Millis;
 using swarmpod::Status;
+using swarmpod::swarm::ReadResult;
 using swarmpod::swarm::websocket_url;
 using swarmpod::swarm::WsClient;
 using swarmpod::swarm::WsOptions;
@@ -111,6 +114,31 @@ TEST(WsClient, CancelWakesUpgradeWait) {
     canceller.join();
     EXPECT_LT(seconds_since(start), 0.6);
     EXPECT_FALSE(client.is_open());
+}
+
+TEST(WsClient, ConnectionEndWithoutCloseFrameIsCut) {
+    swarmpod::testing::SendingServer server({"{\"keep_alive\":true}"}, swarmpod::testing::SendingServer::End::cut);
+    WsClient client{WsOptions{}};
+    client.connect(server.url(), "", Deadline::in(Millis(10000)), nullptr);
+    client.send_text("{}", Deadline::in(Millis(10000)), nullptr);
+    std::string text;
+
+    const ReadResult first = client.read(text, Millis(10000), Deadline::in(Millis(20000)), nullptr);
+    const ReadResult second = client.read(text, Millis(10000), Deadline::in(Millis(20000)), nullptr);
+
+    EXPECT_EQ(first, ReadResult::message);
+    EXPECT_EQ(second, ReadResult::cut);
+    EXPECT_FALSE(client.is_open());
+}
+
+TEST(WsClient, CloseFrameIsClosedNotCut) {
+    swarmpod::testing::SendingServer server({});
+    WsClient client{WsOptions{}};
+    client.connect(server.url(), "", Deadline::in(Millis(10000)), nullptr);
+    client.send_text("{}", Deadline::in(Millis(10000)), nullptr);
+    std::string text;
+
+    EXPECT_EQ(client.read(text, Millis(10000), Deadline::in(Millis(20000)), nullptr), ReadResult::closed);
 }
 
 TEST(WsClient, DeadlineEndsUpgradeWait) {

@@ -21,6 +21,7 @@
 #include "core/error.hpp"
 #include "media/image.hpp"
 #include "swarm/ws_client.hpp"
+#include "unit/ws_sending_server.hpp"
 
 namespace {
 
@@ -89,56 +90,6 @@ std::string image_message(const std::string& png, int batch_index) {
            R"(","request_id":"1","metadata":"{\"sui_image_params\":{\"prompt\":\"largest\"}}"})";
 }
 
-// Accepts one WebSocket, reads the request frame, sends `messages` and closes.
-class SendingServer {
-public:
-    explicit SendingServer(std::vector<std::string> messages)
-        : messages_(std::move(messages)), acceptor_(io_, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0)) {
-        port_ = acceptor_.local_endpoint().port();
-        thread_ = std::thread([this] { serve(); });
-    }
-    ~SendingServer() {
-        // A connection of our own wakes an accept that still waits, so the acceptor is never
-        // closed under the server thread.
-        if (!accepted_) {
-            net::io_context io;
-            tcp::socket wake(io);
-            boost::system::error_code ignored;
-            wake.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port_), ignored);
-        }
-        if (thread_.joinable()) thread_.join();
-    }
-    std::string url() const { return "ws://127.0.0.1:" + std::to_string(port_) + "/API/GenerateText2ImageWS"; }
-
-private:
-    void serve() {
-        boost::system::error_code error;
-        tcp::socket socket(io_);
-        acceptor_.accept(socket, error);
-        accepted_ = true;
-        if (error) return;
-        websocket::stream<tcp::socket> ws(std::move(socket));
-        ws.auto_fragment(false);
-        ws.accept(error);
-        if (error) return;
-        boost::beast::flat_buffer request;
-        ws.read(request, error);
-        for (const std::string& message : messages_) {
-            if (error) return;
-            ws.text(true);
-            ws.write(net::buffer(message), error);
-        }
-        ws.close(websocket::close_code::normal, error);
-    }
-
-    std::vector<std::string> messages_;
-    net::io_context io_;
-    tcp::acceptor acceptor_;
-    unsigned short port_ = 0;
-    std::atomic<bool> accepted_{false};
-    std::thread thread_;
-};
-
 // Each image is its own message, so one message of the largest image shows that a batch of
 // such images fits too. The data URL is cut out of the message text by hand, because
 // parsing 85 MiB of JSON makes this test slow in Debug and sanitizer builds.
@@ -147,7 +98,7 @@ TEST(WsMessageCap, DefaultCapTakesLargest4096Png) {
     std::string sent = image_message(png, 0);
     const std::size_t message_size = sent.size();
     ASSERT_LT(message_size, swarmpod::swarm::kDefaultMaxMessageBytes);
-    SendingServer server({std::move(sent)});
+    swarmpod::testing::SendingServer server({std::move(sent)});
     WsClient client{WsOptions{}};
     client.connect(server.url(), "", Deadline::in(Millis(10000)), nullptr);
     client.send_text("{}", Deadline::in(Millis(10000)), nullptr);
@@ -169,7 +120,7 @@ TEST(WsMessageCap, DefaultCapTakesLargest4096Png) {
 
 TEST(WsMessageCap, OverCapMessageIsTooLarge) {
     constexpr std::size_t kCap = 1024 * 1024;
-    SendingServer server({std::string(kCap + 1, 'x'), "{\"keep_alive\":true}"});
+    swarmpod::testing::SendingServer server({std::string(kCap + 1, 'x'), "{\"keep_alive\":true}"});
     WsOptions options;
     options.max_message_bytes = kCap;
     WsClient client{options};
