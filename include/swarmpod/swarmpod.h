@@ -78,7 +78,8 @@ SWARMPOD_API const char *SWARMPOD_CALL swarmpod_version_string(void);
 #define SWARMPOD_E_RATE_LIMITED (-10)
 /* RunPod answered with a server error (5xx) after every retry. */
 #define SWARMPOD_E_SERVER (-11)
-/* A reply was not JSON or lacked a required field. */
+/* A reply was not JSON or lacked a required field, or the API base URL is not a RunPod
+ * queue API (HTTP 404 from a base whose path does not end in /v2). */
 #define SWARMPOD_E_BAD_RESPONSE (-12)
 /* A RunPod job ended FAILED, CANCELLED or TIMED_OUT without our asking. */
 #define SWARMPOD_E_JOB_FAILED (-13)

@@ -106,10 +106,53 @@ std::string summarize_body(const std::string& body) {
 
 bool is_success(long status) { return status >= 200 && status < 300; }
 
+// Returns whether the path of `base_url` ends in "/v2", as the queue API bases that RunPod's
+// SDKs use do (https://api.runpod.ai/v2, https://dev-api.runpod.ai/v2), and the emulator's.
+bool has_runpod_api_path(const std::string& base_url) {
+    std::string_view base(base_url);
+    while (!base.empty() && base.back() == '/') base.remove_suffix(1);
+    const std::size_t scheme_end = base.find("://");
+    const std::size_t path_start = base.find('/', scheme_end == std::string_view::npos ? 0 : scheme_end + 3);
+    if (path_start == std::string_view::npos) return false;
+    const std::string_view path = base.substr(path_start);
+    return path.size() >= 3 && path.substr(path.size() - 3) == "/v2";
+}
+
+bool is_json_object(const std::string& body) {
+    if (json_depth_exceeds(body)) return false;
+    const json parsed = json::parse(body, nullptr, false);
+    return !parsed.is_discarded() && parsed.is_object();
+}
+
+// A 404 on /run, /runsync or /health names no job, so it means either an unknown endpoint
+// or an API base that is not RunPod's queue API. The base's path and the body's form tell
+// them apart. RunPod does not document its 404 body, so a non-JSON one names both causes.
+Error map_endpoint_not_found(const std::string& body, const std::string& endpoint_id, const std::string& operation,
+                             const std::string& base_url) {
+    const std::string base = "'" + log::redact(base_url) + "'";
+    const std::string code = "HTTP 404";
+    if (!has_runpod_api_path(base_url)) {
+        return Error(Status::bad_response,
+                     "The RunPod API base URL " + base + " is not a RunPod Serverless API: it answered " + code +
+                         " for " + operation + " on endpoint '" + endpoint_id +
+                         "', and its path does not end in /v2. Set ApiBaseUrl to https://api.runpod.ai/v2 (the "
+                         "default), or to the emulator's http://127.0.0.1:<port>/v2.");
+    }
+    if (!is_json_object(body)) {
+        return Error(Status::not_found,
+                     "RunPod endpoint '" + endpoint_id + "' was not found (" + code + ") during " + operation +
+                         ", and the reply (" + summarize_body(body) +
+                         ") is not RunPod's JSON: check the Endpoint ID, and that the API base URL " + base +
+                         " is a RunPod Serverless API (ApiBaseUrl; the default is https://api.runpod.ai/v2).");
+    }
+    return Error(Status::not_found, "RunPod endpoint '" + endpoint_id + "' was not found (" + code + ") during " +
+                                        operation + ": check the Endpoint ID.");
+}
+
 }  // namespace
 
 Error map_http_error(long status, const std::string& body, const std::string& endpoint_id,
-                     const std::string& operation) {
+                     const std::string& operation, const std::string& base_url) {
     const std::string endpoint = "'" + endpoint_id + "'";
     const std::string code = "HTTP " + std::to_string(status);
     const std::string summary = summarize_body(body);
@@ -118,10 +161,12 @@ Error map_http_error(long status, const std::string& body, const std::string& en
         return Error(Status::auth, "RunPod rejected the API key for endpoint " + endpoint + " (" + code +
                                        "). Check the key in the backend settings or in User Settings → API Keys.");
     }
+    if (status == 404 && !names_a_job(operation)) {
+        return map_endpoint_not_found(body, endpoint_id, operation, base_url);
+    }
     if (status == 404) {
         return Error(Status::not_found, "RunPod endpoint " + endpoint + " was not found (" + code + ") during " +
-                                            operation + ": check the Endpoint ID" +
-                                            (names_a_job(operation) ? ", or the job expired." : "."));
+                                            operation + ": check the Endpoint ID, or the job expired.");
     }
     if (status == 429) {
         return Error(Status::rate_limited,
@@ -215,7 +260,7 @@ json Client::call(const std::string& method, const std::string& path, const std:
                 }
                 return parsed;
             }
-            failure = map_http_error(response.status, response.body, endpoint, operation);
+            failure = map_http_error(response.status, response.body, endpoint, operation, config_.base_url);
             // A rejected submit (429) started nothing, but a 5xx one may have started a job.
             retryable = is_retryable_status(response.status) && (!is_submit || response.status == 429);
             if (const auto header = response.header("retry-after")) retry_after = parse_retry_after(*header);
@@ -224,6 +269,12 @@ json Client::call(const std::string& method, const std::string& path, const std:
             const http::TransportFailure& transport = error.failure();
             if (transport.status == Status::cancelled) throw Error(Status::cancelled, context + " was cancelled.");
             std::string message = context + " failed: " + transport.message + ".";
+            if (transport.certainly_not_sent) {
+                // DNS failed or the connection was refused: nothing listens at the API base.
+                message += " The RunPod API base URL '" + log::redact(config_.base_url) +
+                           "' could not be reached: check ApiBaseUrl (the default is https://api.runpod.ai/v2) and "
+                           "the network.";
+            }
             if (is_submit && !transport.certainly_not_sent) {
                 message += " RunPod may have started the job, so the request was not sent again.";
             }

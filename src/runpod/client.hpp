@@ -53,9 +53,10 @@ private:
 
 // Maps a non-2xx RunPod reply to an Error whose message names the endpoint, the
 // operation and the fix: 401/403 → auth, 404 → not_found, 429 → rate_limited,
-// 5xx → server, other → bad_response. HTML and other non-JSON bodies are summarised,
-// never dumped.
+// 5xx → server, other → bad_response. A 404 on an operation without a job id from a
+// `base_url` whose path does not end in /v2 is bad_response, because such a server is
+// not RunPod's queue API. HTML and other non-JSON bodies are summarised, never dumped.
 Error map_http_error(long status, const std::string& body, const std::string& endpoint_id,
-                     const std::string& operation);
+                     const std::string& operation, const std::string& base_url);
 
 }  // namespace swarmpod::runpod

@@ -24,6 +24,7 @@ using test::LoopbackServer;
 
 constexpr const char* kKey = "rpa_TESTKEY_abcdef123456";
 constexpr const char* kEndpoint = "ep1";
+constexpr const char* kRunPodBase = "https://api.runpod.ai/v2";
 
 RetryPolicy fast_retries(int max_attempts = 5) {
     RetryPolicy policy;
@@ -140,6 +141,78 @@ TEST(RunpodClient, NotFound404NamesEndpointAndExpiry) {
     EXPECT_NE(std::string(error.what()).find("'ep1'"), std::string::npos) << error.what();
     EXPECT_NE(std::string(error.what()).find("/status"), std::string::npos) << error.what();
     EXPECT_NE(std::string(error.what()).find("expired"), std::string::npos) << error.what();
+}
+
+TEST(RunpodClient, UnknownEndpointOnV2IsNotFound) {
+    LoopbackServer server;
+    server.server().Post("/v2/nope/run", [](const httplib::Request&, httplib::Response& response) {
+        reply_json(response, {{"error", "endpoint not found"}}, 404);
+    });
+    server.start();
+
+    http::Client http(http::ClientOptions{});
+    EndpointConfig config = config_for(server.url() + "/v2");
+    config.endpoint_id = "nope";
+    Client client(http, config, fast_retries());
+    const Error error = error_from([&] { client.run(json::object(), Deadline::in(5s)); });
+    const std::string message = error.what();
+    EXPECT_EQ(error.status(), Status::not_found);
+    EXPECT_NE(message.find("endpoint 'nope' was not found"), std::string::npos) << message;
+    EXPECT_NE(message.find("check the Endpoint ID"), std::string::npos) << message;
+    EXPECT_EQ(message.find("API base"), std::string::npos) << message;
+}
+
+TEST(RunpodClient, NotFoundOffV2PathNamesApiBase) {
+    LoopbackServer server;  // no routes: every request gets cpp-httplib's empty 404
+    server.start();
+
+    http::Client http(http::ClientOptions{});
+    for (const std::string& base : {server.url(), server.url() + "/wrong", server.url() + "/v2x"}) {
+        Client client(http, config_for(base), fast_retries());
+        const Error run_error = error_from([&] { client.run(json::object(), Deadline::in(5s)); });
+        const std::string message = run_error.what();
+        EXPECT_EQ(run_error.status(), Status::bad_response) << base;
+        EXPECT_NE(message.find("The RunPod API base URL '" + base + "' is not a RunPod Serverless API"),
+                  std::string::npos)
+            << message;
+        EXPECT_NE(message.find("ApiBaseUrl"), std::string::npos) << message;
+        EXPECT_NE(message.find("https://api.runpod.ai/v2"), std::string::npos) << message;
+
+        const Error health_error = error_from([&] { client.health(Deadline::in(5s)); });
+        EXPECT_EQ(health_error.status(), Status::bad_response) << base;
+    }
+}
+
+TEST(RunpodClient, NonJsonNotFoundOnV2NamesBoth) {
+    LoopbackServer server;
+    server.server().Get("/v2/ep1/health", [](const httplib::Request&, httplib::Response& response) {
+        response.status = 404;
+        response.set_content("<html><body>Not Found</body></html>", "text/html");
+    });
+    server.start();
+
+    http::Client http(http::ClientOptions{});
+    Client client(http, config_for(server.url() + "/v2"), fast_retries());
+    const Error error = error_from([&] { client.health(Deadline::in(5s)); });
+    const std::string message = error.what();
+    EXPECT_EQ(error.status(), Status::not_found);
+    EXPECT_NE(message.find("check the Endpoint ID"), std::string::npos) << message;
+    EXPECT_NE(message.find("'" + server.url() + "/v2'"), std::string::npos) << message;
+    EXPECT_NE(message.find("an HTML page"), std::string::npos) << message;
+}
+
+TEST(RunpodClient, UnreachableBaseIsNamed) {
+    const std::string base = "http://127.0.0.1:" + std::to_string(test::closed_loopback_port()) + "/v2";
+    http::Client http(http::ClientOptions{});
+    Client client(http, config_for(base), fast_retries(1));
+
+    const Error error = error_from([&] { client.health(Deadline::in(5s)); });
+    const std::string message = error.what();
+    EXPECT_EQ(error.status(), Status::network);
+    EXPECT_NE(message.find("The RunPod API base URL '" + base + "' could not be reached"), std::string::npos)
+        << message;
+    EXPECT_NE(message.find("check ApiBaseUrl"), std::string::npos) << message;
+    EXPECT_EQ(message.find("not found"), std::string::npos) << message;
 }
 
 TEST(RunpodClient, RateLimitedRunIsRetriedOnce) {
@@ -461,26 +534,33 @@ TEST(RunpodClient, RejectsUnsafeIdsAndKeys) {
 }
 
 TEST(RunpodClient, MapHttpErrorMessages) {
-    const Error bad_request = map_http_error(400, R"({"error":"input is required"})", "abc", "/run");
+    const Error bad_request = map_http_error(400, R"({"error":"input is required"})", "abc", "/run", kRunPodBase);
     EXPECT_EQ(bad_request.status(), Status::bad_response);
     EXPECT_NE(std::string(bad_request.what()).find("input is required"), std::string::npos) << bad_request.what();
 
-    const Error too_large = map_http_error(413, "", "abc", "/run");
+    const Error too_large = map_http_error(413, "", "abc", "/run", kRunPodBase);
     EXPECT_EQ(too_large.status(), Status::bad_response);
     EXPECT_NE(std::string(too_large.what()).find("10 MB"), std::string::npos) << too_large.what();
 
-    const Error server = map_http_error(502, "", "abc", "/run");
+    const Error server = map_http_error(502, "", "abc", "/run", kRunPodBase);
     EXPECT_EQ(server.status(), Status::server);
     EXPECT_EQ(std::string(server.what()),
               "RunPod answered HTTP 502 for /run on endpoint 'abc' (an empty body). This is usually temporary; "
               "try again.");
 
-    const Error run_not_found = map_http_error(404, "", "abc", "/run");
+    const Error run_not_found = map_http_error(404, "", "abc", "/run", kRunPodBase);
     EXPECT_EQ(std::string(run_not_found.what()).find("expired"), std::string::npos) << run_not_found.what();
+
+    const Error job_not_found = map_http_error(404, "", "abc", "/status", "http://127.0.0.1:9/other");
+    EXPECT_EQ(job_not_found.status(), Status::not_found) << "a job 404 is an expired job, whatever the base";
+    EXPECT_NE(std::string(job_not_found.what()).find("expired"), std::string::npos) << job_not_found.what();
+
+    const Error host_only = map_http_error(404, R"({"error":"x"})", "abc", "/health", "https://example.invalid");
+    EXPECT_EQ(host_only.status(), Status::bad_response) << host_only.what();
 
     log::add_secret(kKey);
     const std::string long_text = std::string("token ") + kKey + " " + std::string(1000, 'z');
-    const Error long_body = map_http_error(418, long_text, "abc", "/status");
+    const Error long_body = map_http_error(418, long_text, "abc", "/status", kRunPodBase);
     const std::string message = long_body.what();
     EXPECT_EQ(message.find(kKey), std::string::npos) << message;
     EXPECT_NE(message.find("token ***"), std::string::npos) << message;

@@ -39,7 +39,7 @@ public enum SwarmPodStatus
     /// <summary>SWARMPOD_E_SERVER: RunPod returned a 5xx error after every retry.</summary>
     Server = -11,
 
-    /// <summary>SWARMPOD_E_BAD_RESPONSE: a reply was not JSON or lacked a required field.</summary>
+    /// <summary>SWARMPOD_E_BAD_RESPONSE: a reply was not JSON or lacked a required field, or the API base URL is not a RunPod queue API.</summary>
     BadResponse = -12,
 
     /// <summary>SWARMPOD_E_JOB_FAILED: a RunPod job ended FAILED, CANCELLED or TIMED_OUT without a cancel request.</summary>
