@@ -25,6 +25,9 @@ constexpr int kMaxImagesPerRequest = 100;
 constexpr Millis kShutdownWait{10000};
 // How long shutdown spends ending RunPod jobs, all pools at once.
 constexpr Millis kEndJobsWithin{15000};
+// How often a busy backend writes generation_times.json; the last samples are written
+// when the backend is freed. Cold starts are rare, so each is written at once.
+constexpr Millis kGenerationTimesSaveInterval{30000};
 
 // Reads a count field of the request ("images" or "batchsize"): absent means 1, and a
 // present value must be a whole number (or a string of digits, as SwarmUI accepts) from 1
@@ -81,7 +84,8 @@ Backend::Backend(Config config) : config_(std::move(config)) {
     cold_starts_ = std::make_unique<DurationStats>(cache_directory(config_.model_cache_path), "cold_starts.json",
                                                    "cold-start");
     generation_times_ = std::make_unique<DurationStats>(cache_directory(config_.model_cache_path),
-                                                        "generation_times.json", "generation-time");
+                                                        "generation_times.json", "generation-time",
+                                                        kGenerationTimesSaveInterval);
     jobs_.set_journal(journal_.get());
     if (!config_.api_key.empty()) clean_orphans_async(config_.api_key);
     models_ = std::make_unique<ModelCache>(cache_directory(config_.model_cache_path), config_.endpoint_id);

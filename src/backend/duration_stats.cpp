@@ -50,9 +50,23 @@ std::optional<json> read_json_file(const std::string& path) {
     return json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
 }
 
-DurationStats::DurationStats(std::string directory, const std::string& file_name, std::string what)
-    : path_(directory.empty() ? std::string() : directory + "/" + file_name), what_(std::move(what)) {
+DurationStats::DurationStats(std::string directory, const std::string& file_name, std::string what,
+                             Millis min_save_interval)
+    : path_(directory.empty() ? std::string() : directory + "/" + file_name),
+      what_(std::move(what)),
+      min_save_interval_(min_save_interval) {
     load();
+}
+
+DurationStats::~DurationStats() { flush(); }
+
+void DurationStats::flush() noexcept {
+    try {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (unsaved_) save_locked();
+    } catch (const std::exception& error) {
+        SP_WARN("Could not save {} durations to {}: {}", what_, path_, error.what());
+    }
 }
 
 void DurationStats::load() {
@@ -76,21 +90,25 @@ void DurationStats::load() {
     }
 }
 
-void DurationStats::save_locked() const {
+void DurationStats::save_locked() {
     if (path_.empty()) return;
     json root = json::object();
     for (const auto& [endpoint, kept] : samples_) root[endpoint] = json(std::vector<double>(kept.begin(), kept.end()));
     const std::string failure = write_file_atomically(path_, root.dump());
     if (!failure.empty()) SP_WARN("Could not save {} durations to {}: {}", what_, path_, failure);
+    unsaved_ = false;
+    saved_at_ = Clock::now();
 }
 
 void DurationStats::record(const std::string& endpoint_id, double seconds) {
     if (!std::isfinite(seconds) || seconds < 0) return;
     std::lock_guard<std::mutex> lock(mutex_);
     std::deque<double>& kept = samples_[endpoint_id];
+    const bool first = kept.empty();
     kept.push_back(seconds);
     while (kept.size() > kKeptSamples) kept.pop_front();
-    save_locked();
+    unsaved_ = true;
+    if (first || Clock::now() - saved_at_ >= min_save_interval_) save_locked();
 }
 
 std::optional<double> DurationStats::estimate(const std::string& endpoint_id) const {

@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/clock.hpp"
+
 namespace swarmpod::backend {
 
 // Returns the directory for swarmpod's caches: `configured` when not empty, else
@@ -35,11 +37,22 @@ public:
     static constexpr std::size_t kKeptSamples = 10;
 
     // `directory` empty keeps the samples in memory only. `what` names the durations
-    // in log lines, e.g. "cold-start".
-    DurationStats(std::string directory, const std::string& file_name, std::string what);
+    // in log lines, e.g. "cold-start". The file is written at most once per
+    // `min_save_interval` (at once for an endpoint's first sample) and at destruction, so
+    // frequent samples cost no file write each.
+    DurationStats(std::string directory, const std::string& file_name, std::string what,
+                  Millis min_save_interval = Millis(0));
+    // Writes samples not yet saved.
+    ~DurationStats();
+    DurationStats(const DurationStats&) = delete;
+    DurationStats& operator=(const DurationStats&) = delete;
 
-    // Adds one sample and writes the file. Negative or non-finite seconds are ignored.
+    // Adds one sample and writes the file when the save interval allows it. Negative or
+    // non-finite seconds are ignored.
     void record(const std::string& endpoint_id, double seconds);
+
+    // Writes samples not yet saved. Never throws.
+    void flush() noexcept;
 
     // Returns the median of the kept samples, or nothing before the first sample.
     std::optional<double> estimate(const std::string& endpoint_id) const;
@@ -48,12 +61,15 @@ public:
 
 private:
     void load();
-    void save_locked() const;
+    void save_locked();
 
     std::string path_;
     std::string what_;
+    Millis min_save_interval_;
     mutable std::mutex mutex_;
     std::map<std::string, std::deque<double>> samples_;
+    bool unsaved_ = false;
+    Clock::time_point saved_at_{};
 };
 
 }  // namespace swarmpod::backend

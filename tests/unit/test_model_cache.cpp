@@ -160,6 +160,22 @@ TEST(DurationStats, PersistsAndToleratesCorruptFile) {
     EXPECT_DOUBLE_EQ(*DurationStats(dir.str(), "cold_starts.json", "cold-start").estimate("e"), 5.0);
 }
 
+TEST(DurationStats, SaveIntervalDefersWritesToFree) {
+    TempDir dir;
+    const std::string path = dir.str() + "/generation_times.json";
+    {
+        DurationStats stats(dir.str(), "generation_times.json", "generation-time", swarmpod::Millis(3600 * 1000));
+        stats.record("e", 5);
+        // The first sample of an endpoint is written at once, later ones wait for the interval.
+        EXPECT_DOUBLE_EQ(*DurationStats(dir.str(), "generation_times.json", "generation-time").estimate("e"), 5.0);
+        stats.record("e", 7);
+        stats.record("e", 9);
+        EXPECT_DOUBLE_EQ(*DurationStats(dir.str(), "generation_times.json", "generation-time").estimate("e"), 5.0);
+    }
+    // Freeing the stats writes what was not saved.
+    EXPECT_DOUBLE_EQ(*DurationStats(dir.str(), "generation_times.json", "generation-time").estimate("e"), 7.0);
+}
+
 TEST(DurationStats, ConcurrentRecords) {
     TempDir dir;
     DurationStats stats(dir.str(), "cold_starts.json", "cold-start");
