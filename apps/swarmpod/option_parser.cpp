@@ -173,4 +173,53 @@ int64_t parse_integer(const std::string &value, const std::string &option, int64
     return result;
 }
 
+std::optional<std::size_t> invalid_utf8_offset(std::string_view text) {
+    std::size_t i = 0;
+    while (i < text.size()) {
+        const auto lead = static_cast<unsigned char>(text[i]);
+        std::size_t length = 0;
+        unsigned char second_min = 0x80;
+        unsigned char second_max = 0xBF;
+        if (lead < 0x80) {
+            length = 1;
+        } else if (lead >= 0xC2 && lead <= 0xDF) {
+            length = 2;
+        } else if (lead >= 0xE0 && lead <= 0xEF) {
+            length = 3;
+            // E0 needs A0.. to rule out overlong forms; ED stops at 9F to rule out surrogates.
+            second_min = lead == 0xE0 ? 0xA0 : 0x80;
+            second_max = lead == 0xED ? 0x9F : 0xBF;
+        } else if (lead >= 0xF0 && lead <= 0xF4) {
+            length = 4;
+            // F0 needs 90.. to rule out overlong forms; F4 stops at 8F, which is U+10FFFF.
+            second_min = lead == 0xF0 ? 0x90 : 0x80;
+            second_max = lead == 0xF4 ? 0x8F : 0xBF;
+        } else {
+            return i;
+        }
+        if (length > text.size() - i) {
+            return i;
+        }
+        for (std::size_t k = 1; k < length; ++k) {
+            const auto byte = static_cast<unsigned char>(text[i + k]);
+            const unsigned char min = k == 1 ? second_min : 0x80;
+            const unsigned char max = k == 1 ? second_max : 0xBF;
+            if (byte < min || byte > max) {
+                return i;
+            }
+        }
+        i += length;
+    }
+    return std::nullopt;
+}
+
+void require_utf8(const std::string &value, const std::string &source) {
+    const std::optional<std::size_t> offset = invalid_utf8_offset(value);
+    if (offset) {
+        throw UsageError("invalid " + source + ": the value is not valid UTF-8 (invalid byte at offset " +
+                         std::to_string(*offset) + "); pass it as UTF-8 text, for example from a terminal "
+                         "with a UTF-8 locale such as LANG=C.UTF-8");
+    }
+}
+
 } // namespace swarmpod_cli

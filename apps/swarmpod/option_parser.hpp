@@ -2,8 +2,11 @@
 #pragma once
 
 #include <cstdint>
+#include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace swarmpod_cli {
@@ -32,5 +35,15 @@ std::string closest_match(const std::string &input, const std::vector<std::strin
 
 // Parses a whole decimal integer in [min, max]; throws UsageError naming `option`.
 int64_t parse_integer(const std::string &value, const std::string &option, int64_t min, int64_t max);
+
+// Returns the offset of the first byte of `text` that is not part of a valid UTF-8
+// sequence (overlong forms, surrogates and code points above U+10FFFF are invalid),
+// or std::nullopt when all of `text` is valid UTF-8.
+std::optional<std::size_t> invalid_utf8_offset(std::string_view text);
+
+// Throws UsageError naming `source` (an option or environment variable) when `value`
+// is not valid UTF-8, as every text in the library's JSON must be. The message gives
+// the byte offset and never the value, which may be an API key.
+void require_utf8(const std::string &value, const std::string &source);
 
 } // namespace swarmpod_cli

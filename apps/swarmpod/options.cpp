@@ -5,13 +5,41 @@
 
 #include <swarmpod/swarmpod.h>
 
+#include <functional>
 #include <limits>
+#include <utility>
 
 namespace swarmpod_cli {
 namespace {
 
 constexpr int64_t kInt32Max = std::numeric_limits<int32_t>::max();
 constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
+
+// The ranges swarmpod_backend_new accepts for these config fields (src/backend/config.cpp),
+// checked here too so that a bad value is a usage error that names the flag. The CLI
+// cannot include that private header, and a CLI test checks both ends against the library.
+struct Range {
+    int64_t min;
+    int64_t max;
+};
+constexpr Range kStartupTimeoutSec{1, 3600};
+constexpr Range kGenerationTimeoutSec{1, 86400};
+constexpr Range kPollIntervalMs{50, 60000};
+constexpr Range kKeepWarmSec{0, 3600};
+
+int64_t parse_in_range(const std::string &value, const char *option, Range range) {
+    return parse_integer(value, option, range.min, range.max);
+}
+
+// Returns a setter that rejects a value that is not valid UTF-8 before storing it, for
+// options whose value ends up in the library's JSON.
+std::function<void(const std::string &)> utf8_text(const char *option,
+                                                   std::function<void(const std::string &)> store) {
+    return [option, store = std::move(store)](const std::string &value) {
+        require_utf8(value, option);
+        store(value);
+    };
+}
 
 int32_t parse_log_level(const std::string &value) {
     if (value == "trace") return SWARMPOD_LOG_TRACE;
@@ -41,12 +69,17 @@ OptionSpec heading(const char *title) {
 std::vector<OptionSpec> connection_specs(ConnectionOptions &o) {
     return {
         {"--endpoint", "ID", "RunPod Serverless endpoint id (required;\nenv SWARMPOD_ENDPOINT)",
-         [&o](const std::string &v) { o.endpoint = v; }},
+         utf8_text("--endpoint", [&o](const std::string &v) { o.endpoint = v; })},
         {"--api-base", "URL", "RunPod Serverless API base URL\n(default https://api.runpod.ai/v2)",
-         [&o](const std::string &v) { o.api_base = v; }},
+         utf8_text("--api-base", [&o](const std::string &v) { o.api_base = v; })},
         {"--api-key", "KEY", "RunPod API key (env RUNPOD_API_KEY); never\nprinted",
          [&o](const std::string &v) {
              add_secret(v);
+             if (v.empty()) {
+                 throw UsageError("--api-key is empty; pass the RunPod API key, or leave --api-key out to use "
+                                  "RUNPOD_API_KEY");
+             }
+             require_utf8(v, "--api-key");
              o.api_key = v;
          }},
         {"--config", "FILE",
@@ -54,7 +87,7 @@ std::vector<OptionSpec> connection_specs(ConnectionOptions &o) {
          "PollIntervalMs, ...); flags override it",
          [&o](const std::string &v) { o.config_file = v; }},
         {"--ca-bundle", "FILE", "PEM file of CA certificates to trust",
-         [&o](const std::string &v) { o.ca_bundle = v; }},
+         utf8_text("--ca-bundle", [&o](const std::string &v) { o.ca_bundle = v; })},
         {"--allow-insecure-worker-urls", "", "accept loopback and plain-HTTP worker URLs\n(for the local emulator)",
          [&o](const std::string &) { o.allow_insecure_worker_urls = true; }},
     };
@@ -92,11 +125,11 @@ std::vector<OptionSpec> generate_specs(GenerateOptions &o) {
     std::vector<OptionSpec> specs = {
         heading("Request (SwarmUI parameter ids in brackets)"),
         {"--prompt", "TEXT", "prompt [prompt]; required unless the request\nfile has one",
-         [field](const std::string &v) { field("prompt", v); }},
+         utf8_text("--prompt", [field](const std::string &v) { field("prompt", v); })},
         {"--negative", "TEXT", "negative prompt [negativeprompt]",
-         [field](const std::string &v) { field("negativeprompt", v); }},
+         utf8_text("--negative", [field](const std::string &v) { field("negativeprompt", v); })},
         {"--model", "NAME", "model name as the worker's SwarmUI lists it\n[model]",
-         [field](const std::string &v) { field("model", v); }},
+         utf8_text("--model", [field](const std::string &v) { field("model", v); })},
         {"--width", "N", "image width in pixels [width]",
          [field](const std::string &v) { field("width", parse_integer(v, "--width", 1, kInt32Max)); }},
         {"--height", "N", "image height in pixels [height]",
@@ -112,6 +145,7 @@ std::vector<OptionSpec> generate_specs(GenerateOptions &o) {
          "JSON when it parses (42, true, {...}), else\n"
          "taken as a string; repeatable",
          [&o](const std::string &v) {
+             require_utf8(v, "--set");
              const std::size_t equals = v.find('=');
              if (equals == std::string::npos || equals == 0) {
                  throw UsageError("invalid --set '" + v + "'; expected KEY=VALUE, e.g. --set cfgscale=7");
@@ -139,17 +173,21 @@ std::vector<OptionSpec> generate_specs(GenerateOptions &o) {
              }
              o.protocol = v;
          }},
-        {"--startup-timeout", "SEC", "seconds to wait for a worker to start\n(library default 120)",
-         [&o](const std::string &v) { o.startup_timeout_sec = parse_integer(v, "--startup-timeout", 1, kInt32Max); }},
-        {"--generation-timeout", "SEC", "seconds to wait for the images once the\nworker is ready (library default 300)",
+        {"--startup-timeout", "SEC", "seconds to wait for a worker to start,\n1 to 3600 (library default 120)",
          [&o](const std::string &v) {
-             o.generation_timeout_sec = parse_integer(v, "--generation-timeout", 1, kInt32Max);
+             o.startup_timeout_sec = parse_in_range(v, "--startup-timeout", kStartupTimeoutSec);
          }},
-        {"--poll-interval-ms", "N", "milliseconds between RunPod status polls\n(library default 2000)",
-         [&o](const std::string &v) { o.poll_interval_ms = parse_integer(v, "--poll-interval-ms", 1, kInt32Max); }},
+        {"--generation-timeout", "SEC",
+         "seconds to wait for the images once the\nworker is ready, 1 to 86400 (library\ndefault 300)",
+         [&o](const std::string &v) {
+             o.generation_timeout_sec = parse_in_range(v, "--generation-timeout", kGenerationTimeoutSec);
+         }},
+        {"--poll-interval-ms", "N", "milliseconds between RunPod status polls,\n50 to 60000 (library default 2000)",
+         [&o](const std::string &v) { o.poll_interval_ms = parse_in_range(v, "--poll-interval-ms", kPollIntervalMs); }},
         {"--keep-warm", "SEC",
-         "seconds the library holds the worker after a\ngeneration; the CLI releases it on exit\nanyway",
-         [&o](const std::string &v) { o.keep_warm_sec = parse_integer(v, "--keep-warm", 0, kInt32Max); }},
+         "seconds the library holds the worker after a\ngeneration, 0 to 3600 (library default 10);\n"
+         "the CLI releases it on exit anyway",
+         [&o](const std::string &v) { o.keep_warm_sec = parse_in_range(v, "--keep-warm", kKeepWarmSec); }},
     });
     return specs;
 }

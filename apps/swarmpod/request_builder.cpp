@@ -1,6 +1,7 @@
 #include "request_builder.hpp"
 
 #include "errors.hpp"
+#include "option_parser.hpp"
 
 #include <swarmpod/swarmpod.h>
 
@@ -21,6 +22,7 @@ std::optional<std::string> environment_value(const char *name) {
     if (value == nullptr || *value == '\0') {
         return std::nullopt;
     }
+    require_utf8(value, std::string("environment variable ") + name);
     return std::string(value);
 }
 
@@ -73,6 +75,10 @@ bool nesting_exceeds(std::string_view text, std::size_t max_depth) {
 // before parsing, because nlohmann::json recurses once per level when it copies or
 // dumps a value and 100 000 levels overflow the stack.
 nlohmann::json parse_object(const std::string &text, const std::string &path, const std::string &option) {
+    if (const std::optional<std::size_t> offset = invalid_utf8_offset(text)) {
+        throw UsageError(option + " file '" + path + "' is not valid UTF-8 (invalid byte at offset " +
+                         std::to_string(*offset) + "); save it as UTF-8, as JSON requires");
+    }
     if (nesting_exceeds(text, kMaxJsonDepth)) {
         throw UsageError(option + " file '" + path + "' nests arrays or objects deeper than the maximum of " +
                          std::to_string(kMaxJsonDepth) + " levels");
@@ -135,10 +141,19 @@ BackendSetup build_backend_setup(const ConnectionOptions &options) {
 }
 
 std::string missing_api_key_message(const BackendSetup &setup) {
-    if (setup.api_key || setup.config.contains("RunPodApiKey")) {
+    if (setup.api_key) {
         return "";
     }
-    return "missing RunPod API key; pass --api-key KEY or set RUNPOD_API_KEY";
+    const auto stored_key = setup.config.find("RunPodApiKey");
+    if (stored_key == setup.config.end()) {
+        return "missing RunPod API key; pass --api-key KEY or set RUNPOD_API_KEY";
+    }
+    if (stored_key->is_string() && stored_key->get<std::string>().empty()) {
+        return "missing RunPod API key: RunPodApiKey in the --config file is empty; set it there, pass --api-key "
+               "KEY or set RUNPOD_API_KEY";
+    }
+    // Any other value goes to the library, which names the field when the value is invalid.
+    return "";
 }
 
 std::string with_flag_hint(int32_t status, const std::string &message) {
@@ -166,6 +181,11 @@ std::string with_flag_hint(int32_t status, const std::string &message) {
         if (message.compare(0, name.size(), name) == 0) {
             return hint(field, flag);
         }
+    }
+    // The RunPod client names ApiBaseUrl inside a message about an unreachable or
+    // wrong API base, which starts with the operation that failed.
+    if (message.find("ApiBaseUrl") != std::string::npos) {
+        return hint("ApiBaseUrl", "--api-base");
     }
     return message;
 }

@@ -27,7 +27,7 @@ std::string missing_api_key_message(const BackendSetup &setup);
 
 // Returns `message` with the CLI flag named, e.g. "(--poll-interval-ms sets
 // PollIntervalMs)", when the library's message starts with a config field that
-// has a flag, or when the worker URL was rejected.
+// has a flag, mentions ApiBaseUrl, or when the worker URL was rejected.
 std::string with_flag_hint(int32_t status, const std::string &message);
 
 // Adds the generate-only settings (protocol, timeouts, keep-warm) to `config`.
