@@ -883,11 +883,30 @@ public sealed class InstallScriptTests
 
             (int installCode, string installOutput) = Run("bash", [script, swarmui, "--build-dir", TestEnvironment.BuildDirectory], TimeSpan.FromMinutes(5));
             Assert.True(installCode == 0, $"install-extension.sh failed ({installCode}):\n{installOutput}");
+            // Read after the install, which may rebuild the library first.
+            FileInfo built = new(Path.GetFullPath(TestEnvironment.LibraryPath));
+            string builtTarget = built.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? built.FullName;
+            (int builtCode, string builtSections) = Run("readelf", ["-S", "-W", builtTarget], TimeSpan.FromMinutes(1));
 
             string extension = Path.Combine(source, "Extensions", "SwarmPod");
             Assert.True(File.Exists(Path.Combine(extension, "SwarmPodExtension.csproj")));
             Assert.True(File.Exists(Path.Combine(extension, "RunPodServerlessExtension.cs")));
             Assert.True(File.Exists(Path.Combine(extension, "libswarmpod.so")));
+
+            // The installed copy is stripped but still exports the C ABI, and the build's file keeps its symbols.
+            FileInfo installed = new(Path.Combine(extension, "libswarmpod.so"));
+            string installedTarget = installed.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? installed.FullName;
+            (int installedCode, string installedSections) = Run("readelf", ["-S", "-W", installedTarget], TimeSpan.FromMinutes(1));
+            Assert.True(installedCode == 0, installedSections);
+            Assert.DoesNotContain(".symtab", installedSections);
+            Assert.DoesNotContain(".debug_info", installedSections);
+            Assert.True(builtCode == 0, builtSections);
+            Assert.Contains(".symtab", builtSections);
+            Assert.True(new FileInfo(installedTarget).Length < new FileInfo(builtTarget).Length,
+                $"installed {new FileInfo(installedTarget).Length} bytes, built {new FileInfo(builtTarget).Length} bytes");
+            (int symbolsCode, string symbols) = Run("nm", ["-D", "--defined-only", installedTarget], TimeSpan.FromMinutes(1));
+            Assert.True(symbolsCode == 0, symbols);
+            Assert.Contains("swarmpod_generate", symbols);
             Assert.True(File.Exists(Path.Combine(extension, "bindings", "csharp", "SwarmUI.RunPodServerless", "RunPodServerlessBackend.cs")));
             Assert.True(File.Exists(Path.Combine(extension, "bindings", "csharp", "SwarmPod.Native", "Interop", "NativeMethods.cs")));
             Assert.Empty(Directory.GetDirectories(extension, "*Tests*", SearchOption.AllDirectories));
