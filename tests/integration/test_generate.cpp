@@ -186,6 +186,24 @@ TEST(Generate, UnreachableApiBaseGivesNetworkError) {
 
     EXPECT_EQ(outcome.status, SWARMPOD_E_NETWORK);
     EXPECT_NE(outcome.message.find("127.0.0.1"), std::string::npos) << outcome.message;
+    EXPECT_NE(outcome.message.find("could not be reached"), std::string::npos) << outcome.message;
+    EXPECT_NE(outcome.message.find("ApiBaseUrl"), std::string::npos) << outcome.message;
+}
+
+// The emulator's root returns 404 for every queue route, as a server that is not RunPod's
+// queue API would; the error must name the base URL, not the endpoint id.
+TEST(Generate, ApiBaseWithoutV2GivesBadResponse) {
+    EmulatorProcess emulator(kFastEmulator);
+    Backend backend("{\"EndpointId\": \"test-endpoint\", \"ApiBaseUrl\": \"" + emulator.base_url() +
+                    "\", \"AllowInsecureWorkerUrls\": true}");
+    Collector collector;
+
+    auto outcome = generate(backend.get(), small_request(64, 64), "test-key", collector);
+
+    EXPECT_EQ(outcome.status, SWARMPOD_E_BAD_RESPONSE) << outcome.message;
+    EXPECT_NE(outcome.message.find("'" + emulator.base_url() + "' is not a RunPod Serverless API"), std::string::npos)
+        << outcome.message;
+    EXPECT_TRUE(emulator.ledger()["jobs"].empty()) << emulator.ledger().dump();
 }
 
 TEST(Generate, WorkerUrlOutsideAllowListRejected) {
