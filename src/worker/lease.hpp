@@ -26,6 +26,9 @@ struct Lease {
     Clock::time_point ready_at{};      // when the worker's SwarmUI had a running backend
     Clock::time_point released_at{};
     double queue_seconds = 0;          // RunPod's delayTime of the first job (queue + cold start)
+    // False when the time from requested_at to ready_at is no cold start: a protocol
+    // probe took a worker first, and RunPod did not report that it was this one.
+    bool cold_start_measured = true;
 
     // v1: when the running keepalive job ends by itself.
     Clock::time_point hold_expires_at = Clock::time_point::max();

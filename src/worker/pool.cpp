@@ -1,6 +1,7 @@
 #include "worker/pool.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include "log/log.hpp"
 #include "worker/readiness.hpp"
@@ -70,6 +71,19 @@ nlohmann::json lease_record(const Lease& lease, int generations, double billed_s
             {"release_reason", reason}};
 }
 
+// The rejected job of a protocol probe boots a worker when none is idle, and the
+// acquisition that follows then finds that worker running. When RunPod reports that the
+// lease holds the probe's worker, its cold start and billing start with the probe job.
+// Otherwise the time to ready measures no cold start and is not recorded.
+void attribute_probe_boot(const ProtocolMismatch& probe, Lease& lease) {
+    if (!probe.probe_worker_id().empty() && probe.probe_worker_id() == lease.worker_id &&
+        probe.probe_submitted_at() != Clock::time_point{}) {
+        lease.requested_at = std::min(lease.requested_at, probe.probe_submitted_at());
+    } else {
+        lease.cold_start_measured = false;
+    }
+}
+
 }  // namespace
 
 WorkerPool::WorkerPool(http::Client& http, runpod::EndpointConfig endpoint, PoolSettings settings, JobTracker& tracker,
@@ -104,6 +118,7 @@ Lease WorkerPool::acquire_with_protocol(AcquireContext& context) {
         if (protocol != 0) detecting.unlock();
     }
     if (protocol == 0) protocol = 2;  // try a lease first: a v1 worker refuses it without holding a second worker
+    std::optional<ProtocolMismatch> probe;  // the other protocol's job that the worker rejected
     for (int attempt = 0;; ++attempt) {
         try {
             Lease lease;
@@ -131,6 +146,7 @@ Lease WorkerPool::acquire_with_protocol(AcquireContext& context) {
                 protocols_.set(endpoint, protocol);
                 SP_INFO("Endpoint {} runs worker protocol v{}", endpoint, protocol);
             }
+            if (probe) attribute_probe_boot(*probe, lease);
             return lease;
         } catch (const ProtocolMismatch& mismatch) {
             if (settings_.forced_protocol != 0) {
@@ -141,6 +157,7 @@ Lease WorkerPool::acquire_with_protocol(AcquireContext& context) {
             SP_INFO("Endpoint {} answered as a v{} worker; switching protocol", endpoint, mismatch.actual_protocol());
             protocols_.set(endpoint, mismatch.actual_protocol());
             protocol = mismatch.actual_protocol();
+            probe = mismatch;
         }
     }
 }
@@ -208,7 +225,9 @@ void WorkerPool::run_acquisition(std::shared_ptr<Slot> slot) {
             slot->next_check = Clock::now() + kLeaseCheckInterval;
             SP_INFO("Worker {} is ready after {:.1f} s", lease.worker_id, seconds_since(lease.requested_at));
         }
-        if (settings_.record_cold_start) settings_.record_cold_start(seconds_since(lease.requested_at));
+        if (settings_.record_cold_start && lease.cold_start_measured) {
+            settings_.record_cold_start(seconds_since(lease.requested_at));
+        }
         changed_.notify_all();
     } catch (const Error& raised) {
         std::lock_guard<std::mutex> lock(mutex_);

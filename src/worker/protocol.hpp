@@ -49,8 +49,20 @@ public:
         : Error(Status::worker, message), actual_protocol_(actual_protocol) {}
     int actual_protocol() const noexcept { return actual_protocol_; }
 
+    // Records the rejected job: when it was submitted and the worker that ran it ("" when
+    // RunPod did not report one). That job may have booted the worker, so the next
+    // acquisition's cold start and billing start at its submission.
+    void set_probe_job(Clock::time_point submitted_at, std::string worker_id) {
+        probe_submitted_at_ = submitted_at;
+        probe_worker_id_ = std::move(worker_id);
+    }
+    Clock::time_point probe_submitted_at() const noexcept { return probe_submitted_at_; }
+    const std::string& probe_worker_id() const noexcept { return probe_worker_id_; }
+
 private:
     int actual_protocol_;
+    Clock::time_point probe_submitted_at_{};
+    std::string probe_worker_id_;
 };
 
 // Polls faster at first (a warm worker answers within a second) and backs off to the

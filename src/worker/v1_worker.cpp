@@ -85,7 +85,13 @@ Lease acquire_v1(AcquireContext& context) {
     lease.picked_at = Clock::now();
     wakeup = wait_until_done(context, wakeup, watch);
     context.tracker.remove(wakeup.id);
-    const WakeupOutput output = parse_wakeup_output(wakeup);
+    WakeupOutput output;
+    try {
+        output = parse_wakeup_output(wakeup);
+    } catch (ProtocolMismatch& mismatch) {
+        mismatch.set_probe_job(lease.requested_at, wakeup.worker_id);
+        throw;
+    }
     lease.public_url = check_worker_url(output.public_url, context.url_policy);
     lease.worker_id = output.worker_id;
     lease.queue_seconds = wakeup.delay_ms ? static_cast<double>(*wakeup.delay_ms) / 1000.0 : 0.0;

@@ -118,8 +118,9 @@ Lease acquire_v2(AcquireContext& context) {
                 throw Error(Status::shutting_down, "Stopped leasing a worker: the backend is shutting down.");
             }
         }
-    } catch (const ProtocolMismatch&) {
+    } catch (ProtocolMismatch& mismatch) {
         context.tracker.remove(job.id);
+        mismatch.set_probe_job(lease.requested_at, job.worker_id);
         throw;
     } catch (...) {
         end_job(context.client, context.tracker, job.id, "lease not obtained");

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <set>
 #include <thread>
@@ -706,6 +707,38 @@ TEST(WorkerPool, ProtocolProbedOnceAndRemembered) {
         EXPECT_EQ(backend_status(later.get()).value("protocol", ""), "v1");
     }
     EXPECT_EQ(count_jobs(emulator.ledger(), "lease"), 0) << "a restarted backend probes no more";
+    std::filesystem::remove_all(cache);
+}
+
+}  // namespace
+
+namespace {
+
+// With WorkerProtocol auto, the first acquisition on a v1 endpoint sends a lease probe,
+// which boots the worker and is refused. The cold start recorded for the endpoint must be
+// that boot (1.5 s in the emulator), not the few hundred milliseconds from the wakeup
+// on the already running worker.
+TEST(WorkerPool, V1ProbeBootIsTheColdStart) {
+    EmulatorProcess emulator({"--protocol", "v1", "--cold-start-ms", "1500", "--generation-ms", "50"});
+    const std::string cache = (std::filesystem::temp_directory_path() /
+                               ("swarmpod-probe-cold-start-" + std::to_string(getpid())))
+                                  .string();
+    std::filesystem::remove_all(cache);
+    {
+        Backend backend(emulator_config(emulator, "\"KeepWarmSec\": 0, \"ModelCachePath\": \"" + cache + "\""));
+        Collector collector;
+        ASSERT_EQ(generate(backend.get(), kRequest, "test-key", collector).status, SWARMPOD_OK);
+    }
+    EXPECT_EQ(count_jobs(emulator.ledger(), "lease"), 1) << "the test needs the probe";
+
+    std::ifstream file(cache + "/cold_starts.json");
+    ASSERT_TRUE(file.good()) << "no cold_starts.json in " << cache;
+    const json saved = json::parse(file, nullptr, false);
+    ASSERT_TRUE(saved.contains("test-endpoint")) << saved.dump();
+    ASSERT_EQ(saved["test-endpoint"].size(), 1u) << saved.dump();
+    const double seconds = saved["test-endpoint"][0].get<double>();
+    EXPECT_GE(seconds, 1.4) << saved.dump();
+    EXPECT_LT(seconds, 10.0) << saved.dump();
     std::filesystem::remove_all(cache);
 }
 
