@@ -29,6 +29,9 @@ struct Config {
     std::int64_t sync_job_retention_ms = 60000;
     std::int64_t cancel_stop_delay_ms = 100;
     std::int64_t keepalive_ms = 1000;
+    // How long GenerateText2ImageWS waits after socket_intention "close" for the client's next
+    // message before it sends the final status and closes; SwarmUI waits 2 s.
+    std::int64_t ws_linger_ms = 2000;
     std::int64_t proxy_cut_ms = 0;
     int max_workers = 3;
     int steps_per_image = 5;

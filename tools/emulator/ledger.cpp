@@ -28,6 +28,12 @@ void Ledger::count_tls_handshake_failure()
     ++tls_handshake_failures_;
 }
 
+void Ledger::count_ws_client_close()
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++ws_client_closes_;
+}
+
 void Ledger::clear()
 {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -35,6 +41,7 @@ void Ledger::clear()
     generations_ = 0;
     worker_requests_ = 0;
     tls_handshake_failures_ = 0;
+    ws_client_closes_ = 0;
 }
 
 nlohmann::json Ledger::images_json() const
@@ -73,6 +80,12 @@ std::int64_t Ledger::tls_handshake_failures() const
 {
     std::lock_guard<std::mutex> lock(mutex_);
     return tls_handshake_failures_;
+}
+
+std::int64_t Ledger::ws_client_closes() const
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    return ws_client_closes_;
 }
 
 } // namespace emulator

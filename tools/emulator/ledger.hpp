@@ -33,12 +33,16 @@ public:
     void count_worker_request();
     // Counts one client whose TLS handshake with a worker's server failed.
     void count_tls_handshake_failure();
+    // Counts one GenerateText2ImageWS socket that the client closed after socket_intention
+    // "close", before the server's own Close.
+    void count_ws_client_close();
     void clear();
 
     nlohmann::json images_json() const;
     std::int64_t generations() const;
     std::int64_t worker_requests() const;
     std::int64_t tls_handshake_failures() const;
+    std::int64_t ws_client_closes() const;
 
 private:
     mutable std::mutex mutex_;
@@ -46,6 +50,7 @@ private:
     std::int64_t generations_ = 0;
     std::int64_t worker_requests_ = 0;
     std::int64_t tls_handshake_failures_ = 0;
+    std::int64_t ws_client_closes_ = 0;
 };
 
 } // namespace emulator

@@ -99,7 +99,8 @@ nlohmann::json Scheduler::ledger_json()
             {"total_billed_seconds", total_billed},
             {"generations", ledger_.generations()},
             {"worker_requests", ledger_.worker_requests()},
-            {"tls_handshake_failures", ledger_.tls_handshake_failures()}};
+            {"tls_handshake_failures", ledger_.tls_handshake_failures()},
+            {"ws_client_closes", ledger_.ws_client_closes()}};
 }
 
 void Scheduler::reset()

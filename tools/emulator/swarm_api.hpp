@@ -62,6 +62,9 @@ public:
     enum class SocketEnd { keep, close_frame, cut };
     SocketEnd take_socket_end();
 
+    // Counts a WebSocket that the client closed during the linger after socket_intention "close".
+    void count_ws_client_close() { ledger_.count_ws_client_close(); }
+
     std::string create_session();
     bool has_session(const std::string& session_id) const;
     // Makes every session invalid, as a SwarmUI restart without persistence would.

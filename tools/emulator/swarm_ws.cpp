@@ -5,6 +5,8 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <spdlog/spdlog.h>
 
+#include <poll.h>
+
 #include "util.hpp"
 
 namespace emulator {
@@ -110,6 +112,34 @@ bool run_generation(SwarmApi& api, const Config& config, Socket& ws, const std::
     return true;
 }
 
+// Waits up to `linger_ms` for the client's next frame after socket_intention "close", as
+// SwarmUI does. Returns true when the client closed the socket in that time (Beast replies to
+// its Close frame inside the read).
+// NOTE: a second generation request on the same socket, which SwarmUI would run, is answered
+// with an error.
+template <class Socket>
+bool client_closed_during_linger(Socket& ws, std::int64_t linger_ms)
+{
+    pollfd waiting{};
+    waiting.fd = beast::get_lowest_layer(ws).native_handle();
+    waiting.events = POLLIN;
+    if (linger_ms <= 0 || ::poll(&waiting, 1, static_cast<int>(linger_ms)) <= 0) {
+        return false;
+    }
+    beast::flat_buffer buffer;
+    beast::error_code error;
+    ws.read(buffer, error);
+    if (error == websocket::error::closed) {
+        return true;
+    }
+    if (error) {
+        throw ClientGone{};
+    }
+    send(ws, {{"error", "The emulator does not run a second request on one WebSocket."},
+              {"error_id", "not_emulated"}});
+    return false;
+}
+
 template <class NextLayer>
 void serve_on(SwarmApi& api, const Config& config, NextLayer& next_layer,
               const boost::beast::http::request<boost::beast::http::string_body>& request)
@@ -161,6 +191,10 @@ void serve_on(SwarmApi& api, const Config& config, NextLayer& next_layer,
             return;
         }
         send(ws, {{"socket_intention", "close"}});
+        if (client_closed_during_linger(ws, config.ws_linger_ms)) {
+            api.count_ws_client_close();
+            return;
+        }
         send(ws, api.status_json());
         close(ws);
     } catch (const ClientGone&) {
