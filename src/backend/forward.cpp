@@ -318,6 +318,9 @@ private:
             text = std::string();
             if (handle(message, close_announced) == Handled::invalid_session) return SocketEnd::invalid_session;
             if (generation_.cancel().cancelled()) throw generation_.cancelled_error();
+            // After socket_intention "close" SwarmUI waits 2 s for another request before its
+            // final status and Close. With every image here, our Close ends that wait.
+            if (close_announced && generation_.delivered() >= generation_.images()) return SocketEnd::finished;
         }
     }
 

@@ -208,6 +208,22 @@ TEST(LiveGeneration, ProgressRisesWithJpegPreviews) {
     EXPECT_EQ(collector.progress.back().phase, SWARMPOD_PHASE_DONE);
 }
 
+// SwarmUI waits 2 s after socket_intention "close" before its own Close; the library closes
+// the socket itself once every image arrived, so a generation does not end 2 s late.
+TEST(LiveGeneration, ClientClosesAfterCloseIntention) {
+    EmulatorProcess emulator(emulator_args({"--ws-linger-ms", "2000"}));
+    CacheDir cache;
+    Backend backend(live_config(emulator, cache));
+    LiveCollector collector;
+
+    const Outcome outcome = run(backend.get(), request(2), collector);
+
+    ASSERT_EQ(outcome.status, SWARMPOD_OK) << outcome.message;
+    EXPECT_EQ(outcome.summary.value("transport", ""), "websocket");
+    EXPECT_EQ(collector.images.size(), 2u);
+    EXPECT_EQ(emulator.ledger().value("ws_client_closes", -1), 1);
+}
+
 TEST(LiveGeneration, BatchOfFourHasIndicesAndMetadata) {
     EmulatorProcess emulator(emulator_args());
     CacheDir cache;
