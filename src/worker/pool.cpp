@@ -190,6 +190,7 @@ void WorkerPool::run_acquisition(std::shared_ptr<Slot> slot) {
     context.startup_grace_seconds = std::clamp(settings_.startup_timeout_sec + 120, 60, 3600);
     context.max_lease_seconds = 3600;
     context.keepalive_seconds = settings_.keepalive_seconds;
+    context.endpoint_idle_seconds = settings_.endpoint_idle_seconds;
 
     try {
         Lease lease = acquire_with_protocol(context);

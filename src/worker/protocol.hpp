@@ -40,6 +40,9 @@ struct AcquireContext {
     int max_lease_seconds = 3600;
     // v1 keepalive window (seconds).
     int keepalive_seconds = 3600;
+    // The endpoint's idle timeout as swarmpod assumes it (seconds): a v1 worker idle for
+    // longer after its wakeup has probably been stopped by RunPod.
+    double endpoint_idle_seconds = 5;
 };
 
 // Thrown when the worker replies with the other protocol's unknown-action error.

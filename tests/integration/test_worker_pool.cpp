@@ -714,6 +714,41 @@ TEST(WorkerPool, ProtocolProbedOnceAndRemembered) {
 
 namespace {
 
+// A woken v1 worker stops after the endpoint's idle timeout (1 s here) once its wakeup
+// job completes. One /status reply that comes back 3 s late, across the wakeup's end,
+// must not lose that worker: the keepalive still goes to it, no second worker starts,
+// and nothing runs afterwards.
+TEST(WorkerPool, V1SlowWakeupReadKeepsWokenWorker) {
+    EmulatorProcess emulator({"--protocol", "v1", "--cold-start-ms", "2000", "--generation-ms", "50",
+                              "--idle-timeout-ms", "1000", "--max-workers", "2"});
+    Backend backend(emulator_config(emulator, "\"KeepWarmSec\": 0, \"WorkerProtocol\": \"v1\""));
+    GenerateOutcome outcome;
+    std::thread generation([&] {
+        Collector collector;
+        outcome = generate(backend.get(), kRequest, "test-key", collector);
+    });
+
+    // One second into the 2 s cold start, the next /status read becomes slow.
+    const json booting = emulator.wait_for_ledger([](const json& l) { return l["workers"].size() == 1; });
+    ASSERT_EQ(booting["workers"].size(), 1u) << booting.dump();
+    const int64_t started_ms = booting["workers"][0].value("started_ms", int64_t{0});
+    const int64_t wait_ms = started_ms + 1000 - booting.value("now_ms", int64_t{0});
+    if (wait_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+    post_json(emulator, "/admin/faults", R"([{"route": "status", "kind": "slow", "delay_ms": 3000, "count": 1}])");
+    generation.join();
+
+    ASSERT_EQ(outcome.status, SWARMPOD_OK) << outcome.message;
+    httplib::Client admin("127.0.0.1", emulator.port());
+    auto rules = admin.Get("/admin/faults");
+    ASSERT_TRUE(rules);
+    EXPECT_EQ(json::parse(rules->body, nullptr, false)[0].value("count", -1), 0) << "the slow reply never happened";
+    const json ledger = emulator.wait_for_ledger(nothing_runs);
+    EXPECT_EQ(ledger["workers"].size(), 1u) << ledger["jobs"].dump();
+    EXPECT_EQ(count_jobs(ledger, "wakeup"), 1) << ledger["jobs"].dump();
+    EXPECT_EQ(count_jobs(ledger, "keepalive"), 1) << ledger["jobs"].dump();
+    EXPECT_TRUE(nothing_runs(ledger)) << ledger.dump();
+}
+
 // With WorkerProtocol auto, the first acquisition on a v1 endpoint sends a lease probe,
 // which boots the worker and is refused. The cold start recorded for the endpoint must be
 // that boot (1.5 s in the emulator), not the few hundred milliseconds from the wakeup
@@ -740,6 +775,36 @@ TEST(WorkerPool, V1ProbeBootIsTheColdStart) {
     EXPECT_GE(seconds, 1.4) << saved.dump();
     EXPECT_LT(seconds, 10.0) << saved.dump();
     std::filesystem::remove_all(cache);
+}
+
+}  // namespace
+
+namespace {
+
+// Every /status reply comes 2.5 s late until the first keepalive is sent, so that
+// keepalive follows the wakeup after the woken worker has idled out (1 s) and boots a new
+// worker whose loopback URL cannot be derived. The pool ends it and wakes a worker
+// again, and the generation still runs.
+TEST(WorkerPool, V1KeepaliveAfterIdleOutWakesAgain) {
+    EmulatorProcess emulator({"--protocol", "v1", "--cold-start-ms", "500", "--generation-ms", "50",
+                              "--idle-timeout-ms", "1000", "--max-workers", "2"});
+    post_json(emulator, "/admin/faults", R"([{"route": "status", "kind": "slow", "delay_ms": 2500}])");
+    Backend backend(emulator_config(emulator, "\"KeepWarmSec\": 0, \"WorkerProtocol\": \"v1\""));
+    GenerateOutcome outcome;
+    std::thread generation([&] {
+        Collector collector;
+        outcome = generate(backend.get(), kRequest, "test-key", collector);
+    });
+    const json late = emulator.wait_for_ledger([](const json& l) { return count_jobs(l, "keepalive") > 0; }, 10000);
+    post_json(emulator, "/admin/faults", "[]");
+    generation.join();
+
+    ASSERT_EQ(count_jobs(late, "keepalive"), 1) << late.dump();
+    ASSERT_EQ(outcome.status, SWARMPOD_OK) << outcome.message;
+    const json ledger = emulator.wait_for_ledger(nothing_runs);
+    EXPECT_EQ(count_jobs(ledger, "wakeup"), 2) << ledger["jobs"].dump();
+    EXPECT_EQ(count_jobs(ledger, "keepalive"), 2) << ledger["jobs"].dump();
+    EXPECT_TRUE(nothing_runs(ledger)) << ledger.dump();
 }
 
 }  // namespace
