@@ -5,6 +5,9 @@
 // - BM_DirectPost: POST /API/GenerateText2Image with the lease token and a session made
 //   once, on a kept-alive connection (cpp-httplib): the floor that swarmpod is compared to.
 // - BM_DirectPostNewConnection: the same with a new TCP connection per request.
+// - BM_DirectWebSocket: the same body over GenerateText2ImageWS with a plain Boost.Beast
+//   client (connect, upgrade with the token, request, messages until socket_intention
+//   "close", then the close handshake): the floor for the WebSocket paths.
 // - BM_ForwardHttp, BM_ForwardWebSocket: backend::forward_generation on a lease this
 //   program holds (request, images back, image validation; the SwarmUI session is opened
 //   once per transport and reused, as a pool lease does).
@@ -16,6 +19,11 @@
 #include <benchmark/benchmark.h>
 
 #include <httplib.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -166,6 +174,38 @@ bool direct_post_new_connection() {
     return direct_post(client, f.direct_body());
 }
 
+bool direct_websocket() try {
+    namespace net = boost::asio;
+    namespace websocket = boost::beast::websocket;
+    Fixture& f = fixture();
+    const std::string authority = f.direct.url.substr(f.direct.url.find("://") + 3);
+    const std::size_t colon = authority.rfind(':');
+    net::io_context io;
+    websocket::stream<net::ip::tcp::socket> ws(io);
+    ws.next_layer().connect(net::ip::tcp::endpoint(net::ip::make_address(authority.substr(0, colon)),
+                                                   static_cast<unsigned short>(std::stoi(authority.substr(colon + 1)))));
+    ws.next_layer().set_option(net::ip::tcp::no_delay(true));
+    const std::string bearer = "Bearer " + f.direct.token;
+    ws.set_option(websocket::stream_base::decorator(
+        [&bearer](websocket::request_type& request) { request.set(boost::beast::http::field::authorization, bearer); }));
+    ws.handshake(authority, "/API/GenerateText2ImageWS");
+    ws.text(true);
+    ws.write(net::buffer(f.direct_body()));
+    bool image = false;
+    for (;;) {
+        boost::beast::flat_buffer buffer;
+        ws.read(buffer);
+        const std::string message = boost::beast::buffers_to_string(buffer.data());
+        image = image || message.find("data:image/png;base64,") != std::string::npos;
+        if (message.find("socket_intention") != std::string::npos) break;
+    }
+    ws.close(websocket::close_code::normal);
+    return image;
+} catch (const std::exception& error) {
+    std::fprintf(stderr, "direct WebSocket generation failed: %s\n", error.what());
+    return false;
+}
+
 bool forward(bool websocket) {
     Fixture& f = fixture();
     backend::Config config = f.websocket_backend->config();
@@ -202,6 +242,7 @@ const std::vector<Path>& paths() {
     static const std::vector<Path> all = {
         {"direct_post", direct_post_kept_alive},
         {"direct_post_new_connection", direct_post_new_connection},
+        {"direct_websocket", direct_websocket},
         {"forward_http", [] { return forward(false); }},
         {"forward_websocket", [] { return forward(true); }},
         {"generate_http", [] { return generate(*fixture().http_backend); }},
@@ -228,6 +269,9 @@ void BM_DirectPost(benchmark::State& state) {
 }
 void BM_DirectPostNewConnection(benchmark::State& state) {
     run_path(state, "direct_post_new_connection");
+}
+void BM_DirectWebSocket(benchmark::State& state) {
+    run_path(state, "direct_websocket");
 }
 void BM_ForwardHttp(benchmark::State& state) {
     run_path(state, "forward_http");
@@ -271,10 +315,16 @@ void BM_WarmPathInterleaved(benchmark::State& state) {
         state.counters[name + "_p90_ms"] = percentile_ms(values, 0.9);
         if (name != "direct_post") state.counters[name + "_ratio"] = median / direct;
     }
+    const double direct_websocket = percentile_ms(samples["direct_websocket"], 0.5);
+    for (const char* name : {"forward_websocket", "generate_websocket"}) {
+        state.counters[std::string(name) + "_ratio_to_direct_websocket"] =
+            percentile_ms(samples[name], 0.5) / direct_websocket;
+    }
 }
 
 BENCHMARK(BM_DirectPost)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_DirectPostNewConnection)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_DirectWebSocket)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_ForwardHttp)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_ForwardWebSocket)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_GenerateHttp)->Unit(benchmark::kMillisecond)->UseRealTime();
