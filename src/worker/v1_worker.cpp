@@ -21,6 +21,9 @@ constexpr int kMaxHoldTries = 3;
 
 // Status reads of a wakeup job that may wait for a reply at once. Started one poll
 // interval apart, they cover replies up to this many intervals slow.
+// NOTE: when every reply is slower than the endpoint's idle timeout plus this many poll
+// intervals, each try reads its wakeup's end too late, and the acquisition fails after
+// kMaxHoldTries tries.
 constexpr int kMaxWakeupReadsInFlight = 8;
 
 // Polls until the job leaves the queue or ends, withdrawing it when asked to while it
