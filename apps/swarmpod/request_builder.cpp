@@ -182,10 +182,12 @@ std::string with_flag_hint(int32_t status, const std::string &message) {
             return hint(field, flag);
         }
     }
-    // The RunPod client names ApiBaseUrl inside a message about an unreachable or
-    // wrong API base, which starts with the operation that failed.
-    if (message.find("ApiBaseUrl") != std::string::npos) {
-        return hint("ApiBaseUrl", "--api-base");
+    // Other messages name the field to change in their advice, such as ApiBaseUrl for an
+    // unreachable API base or WorkerProtocol for a worker of the other protocol.
+    for (const auto &[field, flag] : kFlagOfField) {
+        if (message.find(field) != std::string::npos) {
+            return hint(field, flag);
+        }
     }
     return message;
 }

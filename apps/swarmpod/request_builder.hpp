@@ -26,8 +26,8 @@ BackendSetup build_backend_setup(const ConnectionOptions &options);
 std::string missing_api_key_message(const BackendSetup &setup);
 
 // Returns `message` with the CLI flag named, e.g. "(--poll-interval-ms sets
-// PollIntervalMs)", when the library's message starts with a config field that
-// has a flag, mentions ApiBaseUrl, or when the worker URL was rejected.
+// PollIntervalMs)", when the library's message names a config field that has a
+// flag (the field it starts with first), or when the worker URL was rejected.
 std::string with_flag_hint(int32_t status, const std::string &message);
 
 // Adds the generate-only settings (protocol, timeouts, keep-warm) to `config`.

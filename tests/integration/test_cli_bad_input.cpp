@@ -189,6 +189,19 @@ TEST_F(CliBadInput, ProtocolListsAcceptedValues) {
     EXPECT_TRUE(contains(error_line(result), "expected auto, v1 or v2")) << result.err;
 }
 
+TEST_F(CliBadInput, ProtocolMismatchNamesFlag) {
+    EmulatorProcess emulator({"--api-key", kKey, "--cold-start-ms", "100"});  // v1 workers
+    auto args = generate_args(emulator.api_base());
+    args.insert(args.end(), {"--protocol", "v2"});
+
+    const ProcessResult result = run_process(args, {std::string("RUNPOD_API_KEY=") + kKey});
+    const std::string line = error_line(result);
+
+    EXPECT_EQ(result.exit_code, 1) << result.err;
+    EXPECT_TRUE(contains(line, "Set WorkerProtocol")) << line;
+    EXPECT_TRUE(contains(line, "(--protocol sets WorkerProtocol)")) << line;
+}
+
 // The CLI checks the timeout flags against the ranges the library accepts, so both ends
 // must pass the library and one step beyond must be a usage error that gives the range.
 TEST_F(CliBadInput, TimeoutRangesMatchLibrary) {
