@@ -8,7 +8,7 @@ packages=(
     libcurl4-openssl-dev zlib1g-dev nlohmann-json3-dev libspdlog-dev libstb-dev
     libboost1.81-dev libcpp-httplib-dev libwebp-dev
     libgtest-dev libgmock-dev libbenchmark-dev
-    ca-certificates
+    ca-certificates curl
     clang-14 libclang-rt-14-dev valgrind openssl
 )
 
