@@ -74,17 +74,17 @@ TEST(V1Hold, WokenWorkerIdledOutIsWokenAgain) {
     }
     clear_faults.join();
     ASSERT_EQ(failure, "");
-    const json held = emulator.ledger();
+    const json held_ledger = emulator.ledger();
     const std::string held_worker = checkout.lease.worker_id;
     pool.release(checkout, worker::WorkerPool::ReleaseMode::keep_warm);
     pool.shutdown();
 
-    const std::vector<json> wakeups = jobs_of(held, "wakeup");
-    const std::vector<json> keepalives = jobs_of(held, "keepalive");
-    ASSERT_EQ(wakeups.size(), 2u) << held.dump();
-    ASSERT_EQ(keepalives.size(), 1u) << "no keepalive for the worker that idled out\n" << held.dump();
-    EXPECT_EQ(keepalives[0].value("worker_id", "a"), wakeups[1].value("worker_id", "b")) << held.dump();
-    EXPECT_EQ(held_worker, wakeups[1].value("worker_id", "")) << held.dump();
+    const std::vector<json> wakeups = jobs_of(held_ledger, "wakeup");
+    const std::vector<json> keepalives = jobs_of(held_ledger, "keepalive");
+    ASSERT_EQ(wakeups.size(), 2u) << held_ledger.dump();
+    ASSERT_EQ(keepalives.size(), 1u) << "no keepalive for the worker that idled out\n" << held_ledger.dump();
+    EXPECT_EQ(keepalives[0].value("worker_id", "a"), wakeups[1].value("worker_id", "b")) << held_ledger.dump();
+    EXPECT_EQ(held_worker, wakeups[1].value("worker_id", "")) << held_ledger.dump();
     const json after = emulator.wait_for_ledger(
         [](const json& l) { return l.value("running_jobs", 1) == 0 && l.value("queued_jobs", 1) == 0; });
     EXPECT_EQ(after.value("running_jobs", -1), 0) << after.dump();
