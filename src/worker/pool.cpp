@@ -287,14 +287,18 @@ Checkout WorkerPool::acquire(const CancelToken& cancel, const LifecycleFn& repor
         // Withdraw acquisitions that no request waits for any more. A queued job is
         // cancelled; one already on a worker is kept warm, because it already bills.
         int starting = 0;
+        bool withdrew = false;
         for (const auto& slot : slots_) starting += slot->state == SlotState::starting ? 1 : 0;
         for (auto it = slots_.rbegin(); it != slots_.rend() && starting > waiters_; ++it) {
             if ((*it)->state == SlotState::starting && !(*it)->withdraw.cancelled()) {
                 (*it)->withdraw.cancel();
                 --starting;
+                withdrew = true;
             }
         }
-        changed_.notify_all();
+        // The monitor rechecks every 200 ms by itself, so a request that leaves alone
+        // wakes nobody: on a warm worker that saves a thread switch per generation.
+        if (withdrew || waiters_ > 0) changed_.notify_all();
     };
 
     while (true) {
@@ -482,7 +486,9 @@ void WorkerPool::release(Checkout& checkout, ReleaseMode mode) {
             slot->state = SlotState::warm;
             slot->idle_since = Clock::now();
         }
-        changed_.notify_all();
+        // Only waiting requests need to hear of a released worker at once; the monitor finds
+        // the warm worker at its next check, and a worker not kept is ended below.
+        if (waiters_ > 0 || stopping_) changed_.notify_all();
     }
     if (generation_seconds >= 0 && settings_.record_generation) settings_.record_generation(generation_seconds);
     if (end_now) {
