@@ -111,7 +111,14 @@ TEST_F(Cli, JsonOutputParsesAndHidesKey) {
     ASSERT_TRUE(output["images"].is_array());
     ASSERT_EQ(output["images"].size(), 1u);
     EXPECT_EQ(output["images"][0].value("path", ""), out);
+    EXPECT_EQ(output["images"][0].value("mime", ""), "image/png");
     EXPECT_EQ(output["images"][0].value("width", 0), 96);
+    EXPECT_EQ(output["images"][0].value("height", 0), 64);
+    EXPECT_FALSE(output.value("worker_id", "").empty()) << result.out;
+    ASSERT_TRUE(output["timings"].is_object()) << result.out;
+    EXPECT_GT(output["timings"].value("total_seconds", 0.0), 0.0) << result.out;
+    // The billed GPU time, an estimate because RunPod's bill cannot be read through its API.
+    EXPECT_GT(output.value("gpu_seconds", 0.0), 0.0) << result.out;
     EXPECT_TRUE(is_png(out));
     EXPECT_EQ(result.out.find(kKey), std::string::npos);
     EXPECT_EQ(result.err.find(kKey), std::string::npos);
