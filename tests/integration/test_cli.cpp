@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -137,6 +138,51 @@ TEST_F(Cli, WrongKeyExitsThreeWithJson) {
     EXPECT_EQ(output.value("status", ""), "auth");
     EXPECT_EQ(result.out.find(kKey), std::string::npos) << result.out;
     EXPECT_EQ(result.err.find(kKey), std::string::npos) << result.err;
+}
+
+// The emulator renders each image from its seed, prompt, width and height and checks the
+// model against its list, so equal bytes show that --request-json, --set and --model all
+// reached the worker's SwarmUI.
+TEST_F(Cli, RequestFileSetAndModelReachWorker) {
+    EmulatorProcess emulator({"--cold-start-ms", "100", "--generation-ms", "20"});
+    const std::string request_file = directory_ + "/request.json";
+    {
+        std::ofstream file(request_file, std::ios::binary);
+        file << R"({"prompt": "a red fox", "seed": 7, "width": 96, "height": 64})";
+    }
+    auto read_bytes = [](const std::string& path) {
+        std::ifstream file(path, std::ios::binary);
+        return std::string(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+    };
+    const std::vector<std::string> base = {SWARMPOD_CLI_PATH, "generate", "--endpoint", "test-endpoint",
+                                           "--api-base", emulator.api_base(), "--allow-insecure-worker-urls",
+                                           "--poll-interval-ms", "200", "--quiet"};
+    auto run = [&](std::vector<std::string> extra, const std::string& out) {
+        auto args = base;
+        args.insert(args.end(), extra.begin(), extra.end());
+        args.insert(args.end(), {"--out", out});
+        return run_process(args, {"RUNPOD_API_KEY=test-key"});
+    };
+
+    const auto from_file = run({"--request-json", request_file}, directory_ + "/file.png");
+    const auto from_flags = run({"--prompt", "a red fox", "--width", "96", "--height", "64", "--set", "seed=7", "--model",
+                                 "OfficialStableDiffusion/sd_xl_base_1.0.safetensors"},
+                                directory_ + "/flags.png");
+    const auto other_seed = run({"--request-json", request_file, "--set", "seed=8"}, directory_ + "/seed8.png");
+    const auto unknown_model = run({"--request-json", request_file, "--model", "no-such-model.safetensors"},
+                                   directory_ + "/none.png");
+
+    ASSERT_EQ(from_file.exit_code, 0) << from_file.err;
+    ASSERT_EQ(from_flags.exit_code, 0) << from_flags.err;
+    ASSERT_EQ(other_seed.exit_code, 0) << other_seed.err;
+    const std::string file_bytes = read_bytes(directory_ + "/file.png");
+    EXPECT_TRUE(is_png(directory_ + "/file.png"));
+    EXPECT_EQ(file_bytes, read_bytes(directory_ + "/flags.png")) << "the flags built another request than the file";
+    EXPECT_NE(file_bytes, read_bytes(directory_ + "/seed8.png")) << "--set seed=8 did not override the file's seed";
+    EXPECT_EQ(unknown_model.exit_code, 1) << unknown_model.err;
+    const auto model_lines = lines_of(unknown_model.err);
+    ASSERT_FALSE(model_lines.empty());
+    EXPECT_NE(model_lines.back().find("no-such-model.safetensors"), std::string::npos) << unknown_model.err;
 }
 
 // nlohmann::json's dump() recurses once per nesting level and 100 000 levels overflow the
