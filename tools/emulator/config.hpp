@@ -32,6 +32,9 @@ struct Config {
     // How long GenerateText2ImageWS waits after socket_intention "close" for the client's next
     // message before it sends the final status and closes; SwarmUI waits 2 s.
     std::int64_t ws_linger_ms = 2000;
+    // How long GenerateText2ImageWS waits for the request after the upgrade before it closes
+    // the socket; SwarmUI waits 1 minute.
+    std::int64_t ws_first_message_timeout_ms = 60000;
     std::int64_t proxy_cut_ms = 0;
     int max_workers = 3;
     int steps_per_image = 5;

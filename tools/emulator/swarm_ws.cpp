@@ -115,8 +115,8 @@ bool run_generation(SwarmApi& api, const Config& config, Socket& ws, const std::
 // Waits up to `linger_ms` for the client's next frame after socket_intention "close", as
 // SwarmUI does. Returns true when the client closed the socket in that time (Beast replies to
 // its Close frame inside the read).
-// NOTE: a second generation request on the same socket, which SwarmUI would run, is answered
-// with an error.
+// NOTE: a second generation request on the same socket, which SwarmUI would run, gets
+// an error reply.
 template <class Socket>
 bool client_closed_during_linger(Socket& ws, std::int64_t linger_ms)
 {
@@ -161,8 +161,16 @@ void serve_on(SwarmApi& api, const Config& config, NextLayer& next_layer,
             return;
         }
 
-        // NOTE: SwarmUI waits at most one minute for this first message; the emulator waits until the
-        // client sends or closes.
+        // Like SwarmUI, wait a limited time for the request, then close the socket.
+        pollfd waiting{};
+        waiting.fd = beast::get_lowest_layer(ws).native_handle();
+        waiting.events = POLLIN;
+        if (::poll(&waiting, 1, static_cast<int>(config.ws_first_message_timeout_ms)) == 0) {
+            spdlog::info("WebSocket request did not arrive within {} ms; closing the socket",
+                         config.ws_first_message_timeout_ms);
+            close(ws);
+            return;
+        }
         beast::flat_buffer buffer;
         ws.read(buffer, error);
         if (error) {
