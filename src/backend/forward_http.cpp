@@ -1,0 +1,34 @@
+// The HTTP transport of a generation: SwarmUI's GenerateText2Image route, which returns
+// every image in one reply.
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "backend/forward_internal.hpp"
+
+namespace swarmpod::backend {
+
+int generate_over_http(Generation& generation, swarm::Client& worker, nlohmann::json shaped) {
+    std::vector<std::string> results;
+    try {
+        results = worker.generate_http(std::move(shaped), generation.deadline(), &generation.cancel());
+    } catch (const Error& error) {
+        if (generation.cancel().cancelled()) throw generation.cancelled_error();
+        const std::string text = error.what();
+        if (text.find("HTTP 524") != std::string::npos) {
+            throw Error(Status::timeout,
+                        "RunPod's proxy cut the HTTP generation request on worker " + generation.worker_id() +
+                            " because it was silent too long (HTTP 524; RunPod cuts after about 100 s). Set "
+                            "UseWebSocket to true: the WebSocket route sends progress and keep-alive messages.");
+        }
+        throw;
+    }
+    for (std::size_t index = 0; index < results.size(); ++index) {
+        generation.deliver(static_cast<int>(index), std::move(results[index]), "");
+        if (generation.cancel().cancelled()) throw generation.cancelled_error();
+    }
+    generation.check_all_delivered();
+    return generation.delivered();
+}
+
+}  // namespace swarmpod::backend
