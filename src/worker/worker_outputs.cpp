@@ -41,7 +41,10 @@ WakeupOutput parse_wakeup_output(const Job& job) {
                                             runpod::job_state_name(job.state) + ": " + describe_job_failure(job) +
                                             ". Check the worker logs in the RunPod console.");
     }
-    const json& out = job.output;
+    // A v2 worker's handler is a generator, so RunPod reports its output as the list of
+    // what it yielded; its rejection of 'wakeup' is then the one object in that list.
+    const json& out =
+        job.output.is_array() && job.output.size() == 1 && job.output[0].is_object() ? job.output[0] : job.output;
     if (string_member(out, "error_id") == "unknown_action") {
         throw ProtocolMismatch(2, "The worker rejected the v1 'wakeup' action: it runs the v2 (lease) image.");
     }

@@ -684,6 +684,7 @@ TEST(WorkerPool, ProtocolProbedOnceAndRemembered) {
     const std::string cache = (std::filesystem::temp_directory_path() /
                                ("swarmpod-protocol-memory-" + std::to_string(getpid())))
                                   .string();
+    std::filesystem::remove_all(cache);  // left by an earlier process with the same id
     const std::string fields = "\"KeepWarmSec\": 0, \"ModelCachePath\": \"" + cache + "\"";
     {
         Backend backend(emulator_config(emulator, fields));
@@ -707,6 +708,34 @@ TEST(WorkerPool, ProtocolProbedOnceAndRemembered) {
         EXPECT_EQ(backend_status(later.get()).value("protocol", ""), "v1");
     }
     EXPECT_EQ(count_jobs(emulator.ledger(), "lease"), 0) << "a restarted backend probes no more";
+    std::filesystem::remove_all(cache);
+}
+
+// The endpoint moved from a v1 to a v2 image after swarmpod saved v1 for it. The v2
+// worker rejects the 'wakeup' job, and RunPod lists that rejection, as everything a v2
+// handler yields, in an array; the pool must still see the new protocol.
+TEST(WorkerPool, SavedV1OnAV2EndpointIsDetectedAgain) {
+    EmulatorProcess emulator({"--protocol", "v2", "--cold-start-ms", "200", "--generation-ms", "50"});
+    const std::string cache =
+        (std::filesystem::temp_directory_path() / ("swarmpod-protocol-changed-" + std::to_string(getpid()))).string();
+    std::filesystem::remove_all(cache);
+    std::filesystem::create_directories(cache);
+    std::ofstream(cache + "/protocols.json") << R"({"test-endpoint": 1})";
+    {
+        Backend backend(emulator_config(emulator, "\"KeepWarmSec\": 0, \"ModelCachePath\": \"" + cache + "\""));
+        Collector collector;
+
+        const GenerateOutcome outcome = generate(backend.get(), kRequest, "test-key", collector);
+
+        ASSERT_EQ(outcome.status, SWARMPOD_OK) << outcome.message;
+        EXPECT_EQ(backend_status(backend.get()).value("protocol", ""), "v2");
+    }
+    const json ledger = emulator.ledger();
+    EXPECT_EQ(count_jobs(ledger, "wakeup"), 1) << ledger["jobs"].dump();
+    EXPECT_EQ(count_jobs(ledger, "lease"), 1) << ledger["jobs"].dump();
+    std::ifstream saved(cache + "/protocols.json");
+    const json protocols = json::parse(saved, nullptr, false);
+    EXPECT_EQ(protocols.value("test-endpoint", 0), 2) << protocols.dump();
     std::filesystem::remove_all(cache);
 }
 

@@ -83,7 +83,8 @@ TEST(WakeupOutput, V2RefusalIsProtocolMismatch) {
     const json refusal = {{"success", false},
                           {"error", "Unknown action 'wakeup'. This worker supports 'lease' and 'health'."},
                           {"error_id", "unknown_action"}};
-    for (const Job& job : {job_with(JobState::completed, refusal),
+    // RunPod lists a generator handler's yields, so the v2 refusal may come as [refusal].
+    for (const Job& job : {job_with(JobState::completed, refusal), job_with(JobState::completed, json::array({refusal})),
                            job_with(JobState::failed, nullptr, refusal.dump())}) {
         try {
             parse_wakeup_output(job);
