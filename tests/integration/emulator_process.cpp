@@ -12,7 +12,10 @@
 #include <atomic>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 #include <httplib.h>
 
@@ -83,13 +86,36 @@ nlohmann::json EmulatorProcess::ledger() const {
     return nlohmann::json::parse(reply->body);
 }
 
+namespace {
+
+// The cache folders this process made, removed when it exits.
+struct CacheFolders {
+    std::mutex mutex;
+    std::vector<std::string> paths;
+    ~CacheFolders() {
+        std::error_code ignored;
+        for (const std::string& path : paths) std::filesystem::remove_all(path, ignored);
+    }
+};
+
+}  // namespace
+
 std::string emulator_config(const EmulatorProcess& emulator, const std::string& extra_fields) {
-    // Each backend gets its own cache folder: cold-start history, model lists and the job
-    // journal persist there, and must not leak from one test (or benchmark) into another.
+    // Each backend gets its own cache folder: cold-start history, saved protocols, model
+    // lists and the job journal persist there, and must not leak from one test (or
+    // benchmark) into another. Process ids are reused, so a folder left by an earlier
+    // process with this id is emptied first.
+    static CacheFolders folders;
     static std::atomic<int> counter{0};
     const std::string cache = (std::filesystem::temp_directory_path() /
                                ("swarmpod-test-" + std::to_string(getpid()) + "-" + std::to_string(++counter)))
                                   .string();
+    {
+        std::error_code ignored;
+        std::filesystem::remove_all(cache, ignored);
+        std::lock_guard<std::mutex> lock(folders.mutex);
+        folders.paths.push_back(cache);
+    }
     std::string config = "{\"EndpointId\": \"test-endpoint\", \"ApiBaseUrl\": \"" + emulator.api_base() +
                          "\", \"AllowInsecureWorkerUrls\": true, \"StartupTimeoutSec\": 30, "
                          "\"GenerationTimeoutSec\": 60, \"PollIntervalMs\": 500, \"ModelCachePath\": \"" + cache +
