@@ -220,7 +220,8 @@ void Backend::generate(const std::string& request_json, const std::string& call_
                     (checkout.was_warm ? 0.0 : checkout.waited_seconds) + checkout.warm_idle_seconds;
                 const ForwardContext context{*http_,  config_, lease,         cancel,
                                              callbacks, emit,   summary,       started,
-                                             models_.get(), gpu_seconds_before, &checkout.lease.session_id};
+                                             models_.get(), gpu_seconds_before, &checkout.lease.session_id,
+                                             &checkout.lease.spare_socket};
                 const int delivered = forward_generation(context, request, ImageCount{images, batch_size});
                 const double generation_seconds = seconds_between(generating_at, Clock::now());
                 pool.release(checkout, worker::WorkerPool::ReleaseMode::keep_warm);

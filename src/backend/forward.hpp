@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -43,6 +44,9 @@ struct ForwardContext {
     // In: the lease's SwarmUI session, or empty to open one. Out: the session in use when
     // forwarding ended, for the lease's next generation. May be null.
     std::string* session = nullptr;
+    // In: a WebSocket opened ahead for this generation, used when still open. Out: one
+    // opened for the lease's next generation (only when KeepWarmSec is above 0). May be null.
+    std::shared_ptr<swarm::WsPreconnect>* spare_socket = nullptr;
 };
 
 // The image count of a request. SwarmUI runs `images` jobs, and each job makes

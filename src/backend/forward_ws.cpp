@@ -11,6 +11,7 @@
 #include "media/image.hpp"
 #include "swarm/messages.hpp"
 #include "swarm/ws_client.hpp"
+#include "swarm/ws_preconnect.hpp"
 
 namespace swarmpod::backend {
 namespace {
@@ -22,6 +23,12 @@ using nlohmann::json;
 constexpr Millis kSilenceTimeout{60000};
 constexpr Millis kConnectTimeout{15000};
 constexpr Millis kCloseWait{1000};
+// A socket opened ahead is used only while younger than this, because SwarmUI closes a
+// socket that gets no request within a minute. (RunPod's proxy cuts HTTP requests silent
+// for about 100 s; an idle socket is assumed to fare no better.)
+constexpr Millis kSpareMaxAge{45000};
+// The connect of a socket opened ahead; a generation waits for it rather than connect twice.
+constexpr Millis kSpareConnectTimeout{5000};
 constexpr const char* kWsRoute = "GenerateText2ImageWS";
 
 // The reason one socket of a WebSocket generation ended.
@@ -29,6 +36,7 @@ enum class SocketEnd {
     finished,         // the close sequence came, or every image arrived before a Close frame
     invalid_session,  // the worker rejected our session: renew it and send again
     lost,             // silent for kSilenceTimeout, or ended early (Close frame or cut) without an error
+    stale,            // a socket opened ahead was closed before any message: send on a new one
 };
 
 class WebSocketGeneration {
@@ -77,21 +85,60 @@ public:
         }
         if (!discarded_.empty()) context_.summary["discarded_indices"] = discarded_;
         generation_.check_all_delivered();
+        open_next_socket();
         return generation_.delivered();
     }
 
 private:
+    // Uses the socket opened ahead when it is still open, else connects.
     SocketEnd run_socket() {
+        if (std::unique_ptr<swarm::WsClient> spare = take_spare()) {
+            const SocketEnd end = exchange(*spare, /*opened_ahead=*/true);
+            if (end != SocketEnd::stale) {
+                context_.summary["websocket_opened_ahead"] = true;
+                return end;
+            }
+            SP_DEBUG("The WebSocket opened ahead to worker {} was closed before use; opening another",
+                     generation_.worker_id());
+        }
         swarm::WsClient socket(options_);
+        return exchange(socket, /*opened_ahead=*/false);
+    }
+
+    std::unique_ptr<swarm::WsClient> take_spare() {
+        if (context_.spare_socket == nullptr || !*context_.spare_socket) return nullptr;
+        const std::shared_ptr<swarm::WsPreconnect> spare = std::move(*context_.spare_socket);
+        return spare->take(kSpareMaxAge, &generation_.cancel());
+    }
+
+    // Opens a socket for the lease's next generation while the worker stays warm.
+    void open_next_socket() {
+        if (context_.spare_socket == nullptr || context_.config.keep_warm_sec <= 0) return;
         try {
-            const Deadline connect_deadline = Deadline::in(std::min(kConnectTimeout, generation_.deadline().remaining()));
-            socket.connect(url_, context_.lease.token, connect_deadline, &generation_.cancel());
+            *context_.spare_socket =
+                swarm::WsPreconnect::start(url_, context_.lease.token, options_, kSpareConnectTimeout);
+        } catch (const std::exception& error) {
+            SP_DEBUG("Could not start opening a WebSocket ahead to worker {}: {}", generation_.worker_id(),
+                     error.what());
+        }
+    }
+
+    // Sends the request on `socket` and receives until the request ends. A socket opened
+    // ahead that fails before its first message is reported as stale.
+    SocketEnd exchange(swarm::WsClient& socket, bool opened_ahead) {
+        messages_on_socket_ = 0;
+        try {
+            if (!opened_ahead) {
+                const Deadline connect_deadline =
+                    Deadline::in(std::min(kConnectTimeout, generation_.deadline().remaining()));
+                socket.connect(url_, context_.lease.token, connect_deadline, &generation_.cancel());
+            }
             request_["session_id"] = worker_.session_id();
             {
                 std::string text = request_.dump();
                 socket.send_text(text, generation_.deadline(), &generation_.cancel());
             }
-            const SocketEnd end = receive(socket);
+            const SocketEnd end = receive(socket, opened_ahead);
             if (end == SocketEnd::finished) socket.close(kCloseWait);
             return end;
         } catch (const Error& error) {
@@ -99,6 +146,7 @@ private:
             if (error.status() == Status::cancelled || generation_.cancel().cancelled()) {
                 throw generation_.cancelled_error();
             }
+            if (opened_ahead && messages_on_socket_ == 0 && error.status() == Status::network) return SocketEnd::stale;
             if (error.status() == Status::too_large) {
                 throw Error(Status::too_large, std::string(error.what()) + " Raise MaxWebSocketMessageMiB (now " +
                                                    std::to_string(context_.config.max_websocket_message_mib) +
@@ -108,7 +156,7 @@ private:
         }
     }
 
-    SocketEnd receive(swarm::WsClient& socket) {
+    SocketEnd receive(swarm::WsClient& socket, bool opened_ahead) {
         bool close_announced = false;
         std::string text;
         for (;;) {
@@ -119,12 +167,14 @@ private:
                 return SocketEnd::lost;
             }
             if (result == swarm::ReadResult::closed || result == swarm::ReadResult::cut) {
+                if (opened_ahead && messages_on_socket_ == 0) return SocketEnd::stale;
                 if (close_announced || generation_.delivered() >= generation_.images()) return SocketEnd::finished;
                 lost_reason_ = result == swarm::ReadResult::closed
                                    ? "the worker closed it before the end of the request"
                                    : "the connection ended without a WebSocket Close frame";
                 return SocketEnd::lost;
             }
+            ++messages_on_socket_;
             swarm::WsMessage message = swarm::parse_message(std::move(text));
             text = std::string();
             if (handle(message, close_announced) == Handled::invalid_session) return SocketEnd::invalid_session;
@@ -255,6 +305,7 @@ private:
     int batch_offset_ = 0;
     std::vector<int> discarded_;
     std::string lost_reason_;
+    int messages_on_socket_ = 0;
 };
 
 }  // namespace

@@ -1,9 +1,14 @@
 // A worker held for our use: its address, the job that keeps it alive, and timings.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "core/clock.hpp"
+
+namespace swarmpod::swarm {
+class WsPreconnect;
+}
 
 namespace swarmpod::worker {
 
@@ -16,6 +21,9 @@ struct Lease {
     // The SwarmUI session on the worker, reused by this lease's generations (one at a
     // time, so cancelling one never interrupts another); empty until the first one.
     std::string session_id;
+    // A GenerateText2ImageWS socket opened after this lease's last WebSocket generation,
+    // for the next one; null when there is none. Ending the lease closes it.
+    std::shared_ptr<swarm::WsPreconnect> spare_socket;
     int protocol = 1;
     // v1: false when RunPod did not report which worker runs the keepalive job, so
     // nothing proved that the keepalive holds the worker at public_url.

@@ -224,6 +224,7 @@ void WorkerPool::release(Checkout& checkout, ReleaseMode mode) {
         std::lock_guard<std::mutex> lock(mutex_);
         if (slot->state != SlotState::in_use) return;
         slot->lease.session_id = checkout.lease.session_id;
+        slot->lease.spare_socket = std::move(checkout.lease.spare_socket);
         // Only generations that ran to the end measure how long a request keeps a worker.
         if (slot->use_started != Clock::time_point{} && mode == ReleaseMode::keep_warm) {
             generation_seconds = seconds_since(slot->use_started);
@@ -258,11 +259,14 @@ void WorkerPool::release(Checkout& checkout, ReleaseMode mode) {
 
 void WorkerPool::end_slot(const std::shared_ptr<Slot>& slot, const std::string& reason, Millis within) noexcept {
     Lease lease;
+    std::shared_ptr<swarm::WsPreconnect> spare;
     {
         std::lock_guard<std::mutex> lock(mutex_);
         slot->state = SlotState::releasing;
+        spare = std::move(slot->lease.spare_socket);
         lease = slot->lease;
     }
+    spare.reset();  // closes a socket opened ahead, outside the lock
     if (!lease.hold_job_id.empty()) {
         if (end_job(client_, tracker_, lease.hold_job_id, reason.c_str(), within)) {
             SP_INFO("Released worker {} ({}; job {} ended, RunPod stops the worker)", lease.worker_id, reason,

@@ -224,6 +224,48 @@ TEST(LiveGeneration, ClientClosesAfterCloseIntention) {
     EXPECT_EQ(emulator.ledger().value("ws_client_closes", -1), 1);
 }
 
+// A warm worker's next generation uses a WebSocket opened while the worker waited, so it
+// skips the connect and the upgrade.
+TEST(LiveGeneration, WarmWorkerUsesSocketOpenedAhead) {
+    EmulatorProcess emulator(emulator_args());
+    CacheDir cache;
+    Backend backend(emulator_config(emulator, "\"KeepWarmSec\": 30, \"ModelCachePath\": \"" + cache.str() + "\""));
+    LiveCollector first_images;
+    LiveCollector second_images;
+
+    const Outcome first = run(backend.get(), request(1), first_images);
+    const Outcome second = run(backend.get(), request(1), second_images);
+
+    ASSERT_EQ(first.status, SWARMPOD_OK) << first.message;
+    ASSERT_EQ(second.status, SWARMPOD_OK) << second.message;
+    EXPECT_FALSE(first.summary.contains("websocket_opened_ahead")) << first.summary.dump();
+    EXPECT_TRUE(second.summary.value("websocket_opened_ahead", false)) << second.summary.dump();
+    EXPECT_EQ(second.summary.value("worker_id", ""), first.summary.value("worker_id", ""));
+    EXPECT_EQ(second_images.images.size(), 1u);
+    EXPECT_EQ(emulator.ledger()["images"].size(), 2u);
+}
+
+// SwarmUI closes a socket that gets no request in time (here 200 ms). The generation then
+// opens a new socket and sends its request once, without counting a reconnect.
+TEST(LiveGeneration, StaleSocketOpenedAheadIsReplaced) {
+    EmulatorProcess emulator(emulator_args({"--ws-first-message-timeout-ms", "200"}));
+    CacheDir cache;
+    Backend backend(emulator_config(emulator, "\"KeepWarmSec\": 30, \"ModelCachePath\": \"" + cache.str() + "\""));
+    LiveCollector first_images;
+    LiveCollector second_images;
+
+    const Outcome first = run(backend.get(), request(1), first_images);
+    std::this_thread::sleep_for(std::chrono::milliseconds(800));
+    const Outcome second = run(backend.get(), request(2), second_images);
+
+    ASSERT_EQ(first.status, SWARMPOD_OK) << first.message;
+    ASSERT_EQ(second.status, SWARMPOD_OK) << second.message;
+    EXPECT_FALSE(second.summary.contains("websocket_opened_ahead")) << second.summary.dump();
+    EXPECT_FALSE(second.summary.contains("reconnects")) << second.summary.dump();
+    EXPECT_EQ(second_images.images.size(), 2u);
+    EXPECT_EQ(emulator.ledger()["images"].size(), 3u) << "the request was sent once";
+}
+
 TEST(LiveGeneration, BatchOfFourHasIndicesAndMetadata) {
     EmulatorProcess emulator(emulator_args());
     CacheDir cache;

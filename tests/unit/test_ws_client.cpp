@@ -15,6 +15,7 @@
 
 #include "core/error.hpp"
 #include "swarm/ws_client.hpp"
+#include "swarm/ws_preconnect.hpp"
 #include "unit/ws_sending_server.hpp"
 
 namespace {
@@ -28,6 +29,7 @@ using swarmpod::swarm::ReadResult;
 using swarmpod::swarm::websocket_url;
 using swarmpod::swarm::WsClient;
 using swarmpod::swarm::WsOptions;
+using swarmpod::swarm::WsPreconnect;
 
 // A loopback listener whose kernel accepts connections but never sends a byte, so a
 // WebSocket upgrade waits forever.
@@ -180,6 +182,60 @@ TEST(WsClient, MissingCaBundleIsTlsError) {
         EXPECT_EQ(error.status(), Status::tls) << error.what();
         EXPECT_NE(std::string(error.what()).find("/nonexistent/ca.pem"), std::string::npos) << error.what();
     }
+}
+
+// Polls `spare` until it gives out a socket or `within` passed.
+std::unique_ptr<WsClient> take_within(WsPreconnect& spare, Millis max_age, Millis within) {
+    const auto until = std::chrono::steady_clock::now() + within;
+    for (;;) {
+        std::unique_ptr<WsClient> socket = spare.take(max_age);
+        if (socket || std::chrono::steady_clock::now() >= until) return socket;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+}
+
+TEST(WsPreconnect, OpenedSocketCarriesARequest) {
+    swarmpod::testing::SendingServer server({"{\"keep_alive\":true}"});
+    const auto spare = WsPreconnect::start(server.url(), "", WsOptions{}, Millis(10000));
+
+    std::unique_ptr<WsClient> socket = take_within(*spare, Millis(60000), Millis(10000));
+
+    ASSERT_NE(socket, nullptr);
+    EXPECT_TRUE(socket->is_open());
+    EXPECT_EQ(spare->take(Millis(60000)), nullptr) << "a socket is given out once";
+    socket->send_text("{}", Deadline::in(Millis(10000)), nullptr);
+    std::string text;
+    EXPECT_EQ(socket->read(text, Millis(10000), Deadline::in(Millis(20000)), nullptr), ReadResult::message);
+    EXPECT_EQ(text, "{\"keep_alive\":true}");
+}
+
+TEST(WsPreconnect, OldSocketIsNotGivenOut) {
+    swarmpod::testing::SendingServer server({});
+    const auto spare = WsPreconnect::start(server.url(), "", WsOptions{}, Millis(10000));
+    // A loopback connect takes milliseconds; after a second the socket is over 10 ms old.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+
+    EXPECT_EQ(spare->take(Millis(10)), nullptr);
+    EXPECT_NE(spare->take(Millis(60000)), nullptr) << "a socket refused as too old for one caller stays";
+}
+
+TEST(WsPreconnect, RefusedConnectGivesNothing) {
+    const auto spare = WsPreconnect::start("ws://127.0.0.1:" + std::to_string(closed_port()) + "/x", "", WsOptions{},
+                                           Millis(5000));
+
+    EXPECT_EQ(take_within(*spare, Millis(60000), Millis(1000)), nullptr);
+}
+
+TEST(WsPreconnect, FreeDuringConnectReturnsQuickly) {
+    SilentListener listener;
+    auto spare = WsPreconnect::start("ws://127.0.0.1:" + std::to_string(listener.port()) + "/x", "", WsOptions{},
+                                     Millis(30000));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const auto start = std::chrono::steady_clock::now();
+
+    spare.reset();
+
+    EXPECT_LT(seconds_since(start), 1.0);
 }
 
 }  // namespace
