@@ -69,7 +69,9 @@ Checkout WorkerPool::acquire(const CancelToken& cancel, const LifecycleFn& repor
                 slot->state = SlotState::in_use;
                 slot->use_started = Clock::now();
                 ++slot->generations;
-                --waiters_;
+                // A lease started for this request and still queued is withdrawn now, or
+                // RunPod would start a worker for it later that nobody uses.
+                leave();
                 Checkout checkout;
                 checkout.slot = slot;
                 checkout.lease = slot->lease;

@@ -200,6 +200,44 @@ TEST(WorkerPool, WithdrawnQueuedLeaseNeverBills) {
     EXPECT_EQ(count_jobs(ledger, "lease"), 3);
 }
 
+// RunPod has one worker, so the second request's lease job waits in the queue while the
+// first generation runs. The first worker then serves the second request; the queued lease
+// must be withdrawn at that moment, or RunPod starts a worker for it that nobody uses.
+TEST(WorkerPool, LeaseQueuedForAServedRequestIsWithdrawn) {
+    EmulatorProcess emulator({"--protocol", "v2", "--cold-start-ms", "200", "--generation-ms", "1500",
+                              "--max-workers", "1"});
+    Backend backend(emulator_config(emulator, "\"MaxConcurrent\": 2, \"KeepWarmSec\": 1"));
+    // One generation first, so the pool knows a generation (1.5 s) takes far longer than a
+    // cold start (0.2 s): the second request below then asks for a worker of its own.
+    Collector warm_up;
+    ASSERT_EQ(generate(backend.get(), kRequest, "test-key", warm_up).status, SWARMPOD_OK);
+    std::vector<GenerateOutcome> outcomes(2);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 2; ++i) {
+        threads.emplace_back([&, i] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100 * i));
+            Collector collector;
+            outcomes[i] = generate(backend.get(), kRequest, "test-key", collector);
+        });
+    }
+    for (auto& thread : threads) thread.join();
+
+    for (const auto& outcome : outcomes) ASSERT_EQ(outcome.status, SWARMPOD_OK) << outcome.message;
+    // Past KeepWarmSec, the warm worker is released; a lease left queued would start a worker.
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    const json ledger = emulator.wait_for_ledger(nothing_runs, 5000);
+    EXPECT_EQ(ledger["workers"].size(), 1u) << ledger["jobs"].dump();
+    int withdrawn = 0;
+    for (const auto& job : ledger["jobs"]) {
+        if (job.value("action", "") == "lease" && job["started_ms"].is_null()) {
+            EXPECT_EQ(job.value("status", ""), "CANCELLED") << job.dump();
+            ++withdrawn;
+        }
+    }
+    EXPECT_EQ(withdrawn, count_jobs(ledger, "lease") - 1) << ledger["jobs"].dump();
+    EXPECT_GE(withdrawn, 1) << "the second request started a lease of its own";
+}
+
 TEST(WorkerPool, V1TwoIdleWorkersHoldsOnlyTheUsedOne) {
     EmulatorProcess emulator({"--protocol", "v1", "--cold-start-ms", "200", "--generation-ms", "50",
                               "--max-workers", "2", "--idle-timeout-ms", "20000"});
