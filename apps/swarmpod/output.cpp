@@ -2,8 +2,13 @@
 
 #include "errors.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -32,20 +37,47 @@ std::string with_index(const std::string &path, int32_t index) {
     return renamed.string();
 }
 
+// Returns true when `path` exists and is neither a regular file nor a directory (after
+// following a symbolic link): a device such as /dev/null, a FIFO or a socket.
+bool is_special_file(const std::string &path) {
+    std::error_code error;
+    const fs::file_status status = fs::status(path, error);
+    return !error && fs::exists(status) && !fs::is_regular_file(status) && !fs::is_directory(status);
+}
+
+// Writes the image to a new temporary file beside `path` (created exclusively, so a file or
+// link planted under a predictable name is never followed), then renames it to `path`.
 void write_file(const std::string &path, const uint8_t *data, std::size_t size) {
-    const std::string temporary = path + ".part";
-    {
-        std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
-        if (!file) {
-            throw std::runtime_error("cannot write image to '" + path + "': " + std::strerror(errno));
+    if (is_special_file(path)) {
+        throw std::runtime_error("cannot write image to '" + path +
+                                 "': it exists and is not a regular file; give another --out path");
+    }
+    std::string temporary = path + ".XXXXXX";
+    const int fd = ::mkstemp(temporary.data());
+    if (fd < 0) {
+        throw std::runtime_error("cannot write image to '" + path + "': " + std::strerror(errno));
+    }
+    ::fchmod(fd, 0644);
+    std::size_t written = 0;
+    int write_errno = 0;
+    while (written < size) {
+        const ssize_t count = ::write(fd, data + written, size - written);
+        if (count < 0 && errno == EINTR) {
+            continue;
         }
-        file.write(reinterpret_cast<const char *>(data), static_cast<std::streamsize>(size));
-        file.close();
-        if (!file) {
-            std::error_code ignored;
-            fs::remove(temporary, ignored);
-            throw std::runtime_error("cannot write image to '" + path + "': write failed (disk full?)");
+        if (count <= 0) {
+            write_errno = count < 0 ? errno : ENOSPC;
+            break;
         }
+        written += static_cast<std::size_t>(count);
+    }
+    if (::close(fd) != 0 && write_errno == 0) {
+        write_errno = errno;
+    }
+    if (write_errno != 0) {
+        std::error_code ignored;
+        fs::remove(temporary, ignored);
+        throw std::runtime_error("cannot write image to '" + path + "': " + std::strerror(write_errno));
     }
     std::error_code error;
     fs::rename(temporary, path, error);
@@ -68,6 +100,9 @@ void check_output_destination(const std::optional<std::string> &out) {
     }
     if (out->empty()) {
         throw UsageError("--out is empty; give a file or directory path");
+    }
+    if (is_special_file(*out)) {
+        throw UsageError("--out '" + *out + "' exists and is not a regular file or directory; give a file path");
     }
     const char last = out->back();
     if (last == '/' || last == '\\') {

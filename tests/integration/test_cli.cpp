@@ -97,6 +97,38 @@ TEST_F(Cli, GenerateWritesPng) {
     EXPECT_EQ(ledger.value("running_jobs", -1), 0) << "the CLI left a job running";
 }
 
+// A link planted where the old code put its temporary file (<out>.part) is not followed,
+// and nothing is left beside the image.
+TEST_F(Cli, PlantedLinkBesideOutIsNotFollowed) {
+    EmulatorProcess emulator({"--cold-start-ms", "300", "--generation-ms", "50", "--idle-timeout-ms", "1000"});
+    const std::string out = directory_ + "/fox.png";
+    const std::string victim = directory_ + "/victim.txt";
+    std::ofstream(victim) << "keep me";
+    std::filesystem::create_symlink(victim, out + ".part");
+
+    auto result = run_process(generate_args(emulator, out), {"RUNPOD_API_KEY=test-key"});
+
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_TRUE(is_png(out)) << result.err;
+    EXPECT_FALSE(std::filesystem::is_symlink(out));
+    std::ifstream kept(victim);
+    EXPECT_EQ(std::string(std::istreambuf_iterator<char>(kept), {}), "keep me");
+    int files = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(directory_)) {
+        files += !entry.is_symlink() && entry.is_regular_file() ? 1 : 0;
+    }
+    EXPECT_EQ(files, 2) << "the image and the victim, no temporary file";
+}
+
+TEST_F(Cli, DeviceAsOutIsUsageError) {
+    auto result = run_process({SWARMPOD_CLI_PATH, "generate", "--endpoint", "e", "--prompt", "x", "--out", "/dev/null"},
+                              {"RUNPOD_API_KEY=test-key"});
+
+    EXPECT_EQ(result.exit_code, 2) << result.err;
+    EXPECT_NE(result.err.find("--out '/dev/null' exists and is not a regular file"), std::string::npos) << result.err;
+    EXPECT_TRUE(std::filesystem::is_character_file("/dev/null"));
+}
+
 TEST_F(Cli, JsonOutputParsesAndHidesKey) {
     EmulatorProcess emulator({"--api-key", kKey, "--cold-start-ms", "300", "--generation-ms", "50"});
     const std::string out = directory_ + "/fox.png";
