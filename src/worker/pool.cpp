@@ -94,7 +94,11 @@ Checkout WorkerPool::acquire(const CancelToken& cancel, const LifecycleFn& repor
                 // failed) may be followed by one that works, so each waiting request tries
                 // once more. Other failures (network, auth, settings, readiness) would repeat;
                 // the RunPod client has already retried the transient ones.
-                if (last_failure_->status() == Status::job_failed && !retried) {
+                // With less than half the startup timeout left, a new worker would likely
+                // boot (and bill) for a request that has given up by then.
+                const Millis half_startup(static_cast<Millis::rep>(settings_.startup_timeout_sec) * 500);
+                if (last_failure_->status() == Status::job_failed && !retried &&
+                    deadline.remaining() >= half_startup) {
                     retried = true;
                     entry_epoch = failure_epoch_;
                     first_failure = last_failure_->what();
@@ -110,7 +114,7 @@ Checkout WorkerPool::acquire(const CancelToken& cancel, const LifecycleFn& repor
             leave();
             throw Error(Status::timeout, "No RunPod worker was ready within the startup timeout (" +
                                              whole_seconds(seconds_since(started)) + " s)" +
-                                             (last_message.empty() ? "." : "; last status: " + last_message + ".") +
+                                             (last_message.empty() ? "." : "; last status: " + with_period(last_message)) +
                                              (first_failure.empty() ? "" : " The first worker failed: " + first_failure));
         }
         int starting = 0;

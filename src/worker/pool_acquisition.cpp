@@ -169,8 +169,8 @@ void WorkerPool::run_acquisition(std::shared_ptr<Slot> slot) {
         if (raised.status() == Status::timeout && deadline.expired()) {
             error = Error(Status::timeout, "No RunPod worker was ready within the startup timeout (" +
                                                std::to_string(settings_.startup_timeout_sec) +
-                                               " s); last status: " + slot->message +
-                                               ". Raise StartupTimeoutSec if this endpoint's cold starts take longer.");
+                                               " s); last status: " + with_period(slot->message) +
+                                               " Raise StartupTimeoutSec if this endpoint's cold starts take longer.");
         }
         if (error.status() != Status::cancelled && error.status() != Status::shutting_down) {
             SP_WARN("Could not get a worker on endpoint {}: {}", client_.endpoint_id(), error.what());

@@ -15,6 +15,10 @@ double seconds_since(Clock::time_point start) { return std::chrono::duration<dou
 
 std::string whole_seconds(double seconds) { return std::to_string(static_cast<long long>(std::lround(seconds))); }
 
+std::string with_period(const std::string& sentence) {
+    return !sentence.empty() && sentence.back() == '.' ? sentence : sentence + ".";
+}
+
 double estimated_billed_seconds(const Lease& lease, Clock::time_point now, double endpoint_idle_seconds) {
     if (lease.requested_at == Clock::time_point{}) return 0;
     const bool released = lease.released_at != Clock::time_point{};

@@ -109,6 +109,8 @@ private:
 
 double seconds_since(Clock::time_point start);
 std::string whole_seconds(double seconds);
+// Returns `sentence` ending in one period: a progress message may already end in one.
+std::string with_period(const std::string& sentence);
 
 // True when a job's error or output carries the v1 worker's "Unknown action: lease" reply.
 bool is_v1_unknown_action(const runpod::Job& job);

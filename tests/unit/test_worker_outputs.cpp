@@ -210,3 +210,15 @@ TEST(WorkerOutputs, WrongTypesReadAsMissing) {
 
 }  // namespace
 }  // namespace swarmpod::worker
+
+namespace {
+
+TEST(WithPeriod, EndsInOnePeriod) {
+    using swarmpod::worker::with_period;
+    EXPECT_EQ(with_period("A worker is starting (cold start: loading SwarmUI)."),
+              "A worker is starting (cold start: loading SwarmUI).");
+    EXPECT_EQ(with_period("Worker w1's SwarmUI is starting"), "Worker w1's SwarmUI is starting.");
+    EXPECT_EQ(with_period(""), ".");
+}
+
+}  // namespace
