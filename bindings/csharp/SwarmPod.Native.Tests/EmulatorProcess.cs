@@ -21,6 +21,10 @@ public sealed partial class EmulatorProcess : IDisposable
 
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(10) };
 
+    /// <summary>The cache folder of backends made from <see cref="ConfigJson"/>, so tests never write to the
+    /// user's cache; removed on <see cref="Dispose"/>.</summary>
+    private readonly string _cacheFolder = Path.Combine(Path.GetTempPath(), $"swarmpod-cs-test-{Guid.NewGuid():N}");
+
     /// <summary>Starts the emulator with a unique API key, the given timing flags, worker protocol ("v1" or "v2"),
     /// maximum number of workers and endpoint id.</summary>
     public EmulatorProcess(int coldStartMs = 200, int generationMs = 50, int idleTimeoutMs = 1000, string protocol = "v1", int maxWorkers = 3,
@@ -88,8 +92,9 @@ public sealed partial class EmulatorProcess : IDisposable
     public string ConfigJson(bool withKey = false)
     {
         string key = withKey ? $", \"RunPodApiKey\": \"{ApiKey}\"" : "";
+        string cache = JsonSerializer.Serialize(_cacheFolder);
         return $"{{\"EndpointId\": \"{EndpointId}\", \"ApiBaseUrl\": \"{ApiBaseUrl}\", \"AllowInsecureWorkerUrls\": true, "
-            + $"\"StartupTimeoutSec\": 30, \"WorkerProtocol\": \"{Protocol}\"{key}}}";
+            + $"\"StartupTimeoutSec\": 30, \"WorkerProtocol\": \"{Protocol}\", \"ModelCachePath\": {cache}{key}}}";
     }
 
     /// <summary>Worker protocol the emulator serves, "v1" or "v2".</summary>
@@ -144,6 +149,18 @@ public sealed partial class EmulatorProcess : IDisposable
 
         _process.Dispose();
         _http.Dispose();
+        try
+        {
+            Directory.Delete(_cacheFolder, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // No backend wrote to it.
+        }
+        catch (IOException)
+        {
+            // A backend still open elsewhere; the temporary folder is left behind.
+        }
     }
 
     private int ReadPort()
