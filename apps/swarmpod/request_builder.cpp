@@ -175,6 +175,10 @@ std::string with_flag_hint(int32_t status, const std::string &message) {
     if (status == SWARMPOD_E_WORKER_URL_REJECTED) {
         return hint("AllowInsecureWorkerUrls", "--allow-insecure-worker-urls");
     }
+    // The library's key advice names SwarmUI's settings; the CLI takes the key elsewhere.
+    if (status == SWARMPOD_E_AUTH || status == SWARMPOD_E_NO_API_KEY) {
+        return message + " (the CLI reads the key from --api-key or RUNPOD_API_KEY)";
+    }
     for (const auto &[field, flag] : kFlagOfField) {
         const std::string name = field;
         // The library's config messages start with the field they are about.

@@ -51,6 +51,25 @@ int read_image_count(const json& request, const char* field) {
     return static_cast<int>(count);
 }
 
+// Returns why `text` is not JSON, as " (...)" to append to a message, or "" when it parses.
+// The parser's own message is not quoted, because it repeats the bytes it read, which may
+// not be UTF-8.
+std::string describe_parse_failure(const std::string& text) {
+    try {
+        const json parsed = json::parse(text);
+        if (parsed.is_object()) return "";
+    } catch (const json::parse_error& error) {
+        const std::string where = "byte " + std::to_string(error.byte);
+        if (std::string(error.what()).find("UTF-8") != std::string::npos) {
+            return " (it is not valid UTF-8 at " + where + ")";
+        }
+        return " (invalid JSON at " + where + ")";
+    } catch (const std::exception&) {
+        return " (invalid JSON)";
+    }
+    return "";
+}
+
 double seconds_between(Clock::time_point from, Clock::time_point to) {
     return std::chrono::duration<double>(to - from).count();
 }
@@ -156,9 +175,10 @@ void Backend::generate(const std::string& request_json, const std::string& call_
 
     json request = json::parse(request_json, nullptr, /*allow_exceptions=*/false);
     if (request.is_discarded() || !request.is_object()) {
-        throw Error(Status::invalid_argument,
-                    "The generation request is not a JSON object; pass a SwarmUI GenerateText2Image body such as "
-                    "{\"prompt\": \"a cat\", \"images\": 1}.");
+        throw Error(Status::invalid_argument, "The generation request is not a JSON object" +
+                                                  describe_parse_failure(request_json) +
+                                                  "; pass a SwarmUI GenerateText2Image body such as "
+                                                  "{\"prompt\": \"a cat\", \"images\": 1}.");
     }
     // SwarmUI runs `images` jobs of `batchsize` images each, so that product is what comes back.
     const int images = read_image_count(request, "images");

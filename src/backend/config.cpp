@@ -89,7 +89,9 @@ bool is_valid_endpoint_id(const std::string& id) {
 void validate_base_url(const std::string& url) {
     const bool https = url.rfind("https://", 0) == 0;
     const bool http = url.rfind("http://", 0) == 0;
-    if (!https && !http) fail("ApiBaseUrl must start with https:// (got '" + url + "').");
+    if (!https && !http) {
+        fail("ApiBaseUrl must start with https:// (or http:// for a local test server), got '" + url + "'.");
+    }
     const std::string rest = url.substr(https ? 8 : 7);
     const std::string host_port = rest.substr(0, rest.find('/'));
     if (host_port.empty()) fail("ApiBaseUrl has no host: '" + url + "'.");

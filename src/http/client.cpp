@@ -304,8 +304,15 @@ TransportFailure describe_failure(CURLcode code, CURL* easy, const char* error_b
         case CURLE_SSL_INVALIDCERTSTATUS:
         case CURLE_SSL_CLIENTCERT:
             failure.status = Status::tls;
-            failure.message = "TLS with " + host + " failed (" + detail +
-                              "). Check the server certificate, or add its CA certificate to the PEM file that CaBundle names.";
+            // OpenSSL reports "wrong version number" when the server replied in plain HTTP.
+            if (detail.find("wrong version number") != std::string::npos) {
+                failure.message = "TLS with " + host + " failed (" + detail +
+                                  "): the server does not speak TLS on that port; check the URL's scheme and port";
+            } else {
+                failure.message = "TLS with " + host + " failed (" + detail +
+                                  "); check the server certificate, or add its CA certificate to the PEM file that "
+                                  "CaBundle names";
+            }
             break;
         default:
             failure.status = Status::network;

@@ -201,13 +201,15 @@ Client::Client(http::Client& http, EndpointConfig config, RetryPolicy retry)
         throw Error(Status::no_api_key, "No RunPod API key is set for endpoint '" + config_.endpoint_id +
                                             "'. Set one in the backend settings or in User Settings → API Keys.");
     }
+    // RunPod keys are printable ASCII; anything else cannot go into an HTTP header as is.
     const bool has_bad_char = std::any_of(config_.api_key.begin(), config_.api_key.end(), [](char c) {
-        return std::isspace(static_cast<unsigned char>(c)) != 0 || std::iscntrl(static_cast<unsigned char>(c)) != 0;
+        const auto byte = static_cast<unsigned char>(c);
+        return byte <= 0x20 || byte >= 0x7f;
     });
     if (has_bad_char) {
         throw Error(Status::invalid_argument, "The RunPod API key for endpoint '" + config_.endpoint_id +
-                                                  "' contains spaces or control characters. Paste it again "
-                                                  "without surrounding spaces or line breaks.");
+                                                  "' contains spaces, control characters or non-ASCII bytes. Paste "
+                                                  "it again without surrounding spaces or line breaks.");
     }
     // NOTE: the key stays registered for the life of the process. A Client can be
     // copied and secrets are reference-counted, so no destructor removes it.

@@ -104,6 +104,9 @@ TEST(AbiBadInput, GenerateInvalidUtf8Request) {
     const std::string request = "{\"prompt\": \"a \xff\xfe cat\", \"images\": 1}";
     EXPECT_EQ(swarmpod_generate(backend.get(), request.c_str(), "k", nullptr, nullptr, nullptr),
               SWARMPOD_E_INVALID_ARGUMENT);
+    const std::string message = swarmpod_last_error_message();
+    EXPECT_NE(message.find("not valid UTF-8"), std::string::npos) << message;
+    EXPECT_EQ(message.find('\xff'), std::string::npos) << "the invalid bytes are not repeated";
     const std::string truncated = "{\"prompt\": \"\xe2\x82\", \"images\": 1}";
     EXPECT_EQ(swarmpod_generate(backend.get(), truncated.c_str(), "k", nullptr, nullptr, nullptr),
               SWARMPOD_E_INVALID_ARGUMENT);

@@ -168,6 +168,7 @@ TEST_F(Cli, WrongKeyExitsThreeWithJson) {
     const json output = json::parse(result.out, nullptr, false);
     ASSERT_FALSE(output.is_discarded()) << result.out;
     EXPECT_EQ(output.value("status", ""), "auth");
+    EXPECT_NE(output.value("error", "").find("--api-key or RUNPOD_API_KEY"), std::string::npos) << result.out;
     EXPECT_EQ(result.out.find(kKey), std::string::npos) << result.out;
     EXPECT_EQ(result.err.find(kKey), std::string::npos) << result.err;
 }

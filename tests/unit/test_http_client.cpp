@@ -320,6 +320,30 @@ TEST(HttpClient, CompressedReplyIsDecoded) {
 }
 
 // A self-signed certificate for IP 127.0.0.1 only, made once with the openssl tool.
+// https:// to a port that answers in plain HTTP: the error says the server does not speak
+// TLS, not that a CA certificate is missing.
+TEST(HttpClient, HttpsToPlainServerNamesThePort) {
+    LoopbackServer server;
+    server.server().Get("/", [](const httplib::Request&, httplib::Response& response) {
+        response.set_content("plain", "text/plain");
+    });
+    server.start();
+    std::string url = server.url() + "/";
+    url.replace(0, 4, "https");
+
+    Client client(ClientOptions{});
+    Request request;
+    request.url = url;
+    try {
+        client.perform(request);
+        FAIL() << "expected TransportError";
+    } catch (const TransportError& error) {
+        EXPECT_EQ(error.status(), Status::tls);
+        EXPECT_NE(std::string(error.what()).find("does not speak TLS"), std::string::npos) << error.what();
+        EXPECT_EQ(std::string(error.what()).find("CaBundle"), std::string::npos) << error.what();
+    }
+}
+
 class HttpClientTls : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
