@@ -97,7 +97,7 @@ std::vector<OptionSpec> reporting_specs(ConnectionOptions &o) {
     return {
         {"--json", "", "print one JSON object on stdout at the end\nand nothing else on stdout",
          [&o](const std::string &) { o.json = true; }},
-        {"--quiet", "", "print no progress or library log lines",
+        {"--quiet", "", "print no progress, and library log lines only at error level",
          [&o](const std::string &) { o.quiet = true; }},
         {"--verbose", "", "print library debug logs (--log-level debug)",
          [&o](const std::string &) { o.verbose = true; }},
@@ -288,8 +288,9 @@ int32_t effective_log_level(const ConnectionOptions &options) {
     if (options.log_level) {
         return *options.log_level;
     }
+    // Error lines stay: they report RunPod jobs that could not be ended and may bill.
     if (options.quiet) {
-        return SWARMPOD_LOG_OFF;
+        return SWARMPOD_LOG_ERROR;
     }
     return options.verbose ? SWARMPOD_LOG_DEBUG : SWARMPOD_LOG_INFO;
 }

@@ -14,6 +14,7 @@
 #include "swarm/client.hpp"
 #include "worker/job_journal.hpp"
 #include "worker/pool.hpp"
+#include "worker/protocol.hpp"
 
 namespace swarmpod::backend {
 namespace {
@@ -515,8 +516,9 @@ void Backend::shutdown() noexcept {
             jobs_.remove(job.job_id);
             SP_INFO("Cancelled leftover {} job {} at shutdown", job.kind, job.job_id);
         } catch (const std::exception& error) {
-            SP_ERROR("Could not cancel leftover job {} at shutdown: {}; cancel it in the RunPod console", job.job_id,
-                     error.what());
+            SP_ERROR("Could not cancel leftover job {} at shutdown: {} Cancel it in the RunPod console; the next "
+                     "start with this key and cache folder cancels it too.",
+                     job.job_id, worker::with_period(error.what()));
         }
     }
     shut_down_ = true;

@@ -173,6 +173,22 @@ TEST_F(Cli, WrongKeyExitsThreeWithJson) {
     EXPECT_EQ(result.err.find(kKey), std::string::npos) << result.err;
 }
 
+// RunPod answers every /cancel with 500, so the worker's job cannot be ended. Even with
+// --quiet the CLI shows the library's error lines that say so.
+TEST_F(Cli, QuietStillReportsJobLeftRunning) {
+    const std::string faults = directory_ + "/faults.json";
+    std::ofstream(faults) << R"([{"route": "cancel", "kind": "status", "status": 500}])";
+    EmulatorProcess emulator({"--cold-start-ms", "200", "--generation-ms", "50", "--faults", faults});
+    auto args = generate_args(emulator, directory_ + "/fox.png");
+    args.push_back("--quiet");
+
+    auto result = run_process(args, {"RUNPOD_API_KEY=test-key"});
+
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_NE(result.err.find("error: Could not cancel"), std::string::npos) << result.err;
+    EXPECT_NE(result.err.find("RunPod console"), std::string::npos) << result.err;
+}
+
 // The emulator renders each image from its seed, prompt, width and height and checks the
 // model against its list, so equal bytes show that --request-json, --set and --model all
 // reached the worker's SwarmUI.
