@@ -257,9 +257,15 @@ void WorkerPool::release(Checkout& checkout, ReleaseMode mode) {
     }
     if (generation_seconds >= 0 && settings_.record_generation) settings_.record_generation(generation_seconds);
     if (end_now) {
-        end_slot(slot, mode == ReleaseMode::broken      ? "lease ended or broken"
-                       : mode == ReleaseMode::cancelled ? "generation cancelled"
-                                                        : "not kept warm");
+        // A cancelled or failed generation returns to its caller after this, so a RunPod
+        // that does not answer /cancel may hold it only briefly. A job not confirmed as
+        // ended stays tracked and is cancelled again at shutdown (and by the next start).
+        const Millis within = mode == ReleaseMode::keep_warm ? Millis(15000) : kQuickEndWithin;
+        end_slot(slot,
+                 mode == ReleaseMode::broken      ? "lease ended or broken"
+                 : mode == ReleaseMode::cancelled ? "generation cancelled"
+                                                  : "not kept warm",
+                 within);
     }
 }
 

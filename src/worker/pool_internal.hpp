@@ -33,6 +33,9 @@ struct Slot {
 
 // How often a held v2 lease is checked, so a worker that released itself is dropped.
 constexpr Millis kLeaseCheckInterval{15000};
+// How long a cancelled or failed generation waits for RunPod to confirm that its worker's
+// job ended, before it returns and leaves the job to shutdown.
+constexpr Millis kQuickEndWithin{2000};
 
 // One lease's cost ledger entry. It has the seconds from our first job to three moments:
 // the worker taking the job (RunPod's queue and the cold start), a ready SwarmUI, and the

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <unistd.h>
@@ -464,6 +465,38 @@ TEST(LiveGeneration, CancelDuringGenerationWithinOneSecond) {
     EXPECT_LT(std::chrono::duration<double>(returned_at - cancelled_at).count(), 1.0);
     EXPECT_TRUE(collector.images.empty());
     const json ledger = emulator.wait_for_ledger(no_running_jobs, 3000);
+    EXPECT_EQ(ledger.value("running_jobs", -1), 0) << ledger.dump();
+}
+
+// RunPod answers /cancel only after 6 s. The cancelled call waits at most 2 s for it and
+// returns; freeing the backend then ends the job.
+TEST(LiveGeneration, CancelReturnsWhenRunPodCancelIsSlow) {
+    EmulatorProcess emulator(emulator_args({"--generation-ms", "4000", "--steps-per-image", "20"}));
+    post_admin(emulator, "/admin/faults",
+               json::array({{{"route", "cancel"}, {"kind", "slow"}, {"delay_ms", 6000}}}).dump());
+    CacheDir cache;
+    auto backend = std::make_unique<Backend>(live_config(emulator, cache));
+    Generation generation;
+    LiveCollector collector;
+    std::atomic<bool> generating{false};
+    collector.on_event = [&](const Progress& event) {
+        if (event.phase == SWARMPOD_PHASE_GENERATING && event.batch_index >= 0) generating = true;
+    };
+    std::chrono::steady_clock::time_point cancelled_at;
+    std::thread canceller([&] {
+        while (!generating) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        cancelled_at = std::chrono::steady_clock::now();
+        swarmpod_generation_cancel(generation.get());
+    });
+
+    const Outcome outcome = run(backend->get(), request(1), collector, generation.get());
+    const auto returned_at = std::chrono::steady_clock::now();
+    canceller.join();
+    backend.reset();
+
+    EXPECT_EQ(outcome.status, SWARMPOD_E_CANCELLED) << outcome.message;
+    EXPECT_LT(std::chrono::duration<double>(returned_at - cancelled_at).count(), 4.0) << "about 2 s, not 15";
+    const json ledger = emulator.wait_for_ledger(no_running_jobs, 10000);
     EXPECT_EQ(ledger.value("running_jobs", -1), 0) << ledger.dump();
 }
 
