@@ -152,6 +152,8 @@ TEST_F(Cli, JsonOutputParsesAndHidesKey) {
     EXPECT_GT(output["timings"].value("total_seconds", 0.0), 0.0) << result.out;
     // The billed GPU time, an estimate because RunPod's bill cannot be read through its API.
     EXPECT_GT(output.value("gpu_seconds", 0.0), 0.0) << result.out;
+    EXPECT_TRUE(output.value("released", false)) << "the CLI ends the worker's job when it exits";
+    EXPECT_FALSE(output.contains("kept_warm_seconds")) << result.out;
     EXPECT_TRUE(is_png(out));
     EXPECT_EQ(result.out.find(kKey), std::string::npos);
     EXPECT_EQ(result.err.find(kKey), std::string::npos);
