@@ -3,10 +3,14 @@
 // RSS before the generation, next to the payload. Run one process per case, because
 // VmHWM never goes down.
 //
-//   swarmpod_rss_bench [images] [size] [png|jpeg|webp] [ws|http]
+//   swarmpod_rss_bench [images] [size] [png|jpeg|webp] [ws|http] [noise]
+//
+// With "noise" the emulator sends images that do not compress (a size x size PNG is then
+// about 3 bytes per pixel), so the payload is as large as the image itself.
 #include <cstdio>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -35,9 +39,12 @@ int main(int argc, char** argv) {
     const int size = argc > 2 ? std::stoi(argv[2]) : 4096;
     const std::string format = argc > 3 ? argv[3] : "png";
     const bool websocket = argc > 4 ? std::string(argv[4]) != "http" : true;
+    const bool noise = argc > 5 && std::string(argv[5]) == "noise";
 
-    swarmpod::testing::EmulatorProcess emulator({"--cold-start-ms", "200", "--generation-ms", "0",
-                                                 "--steps-per-image", "1", "--image-format", format});
+    std::vector<std::string> emulator_args = {"--cold-start-ms", "200",     "--generation-ms", "0",
+                                              "--steps-per-image", "1",     "--image-format",  format};
+    if (noise) emulator_args.push_back("--image-noise");
+    swarmpod::testing::EmulatorProcess emulator(emulator_args);
     const std::string extra = std::string("\"KeepWarmSec\": 0, \"GenerationTimeoutSec\": 600, \"UseWebSocket\": ") +
                               (websocket ? "true" : "false");
     swarmpod::backend::Backend backend(

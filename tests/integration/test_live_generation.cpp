@@ -423,6 +423,28 @@ TEST(LiveGeneration, SecondCutFailsWithTheReason) {
     EXPECT_EQ(collector.images.size(), 2u) << "images delivered before the second cut stay delivered";
 }
 
+// The memory benchmark needs images as large as their pixels: --image-noise makes PNGs that
+// do not compress (3 bytes per pixel plus PNG framing), still the same for the same request.
+TEST(LiveGeneration, NoiseImagesDoNotCompress) {
+    std::vector<std::size_t> sizes;
+    for (const bool noise : {false, true}) {
+        EmulatorProcess emulator(emulator_args(noise ? std::vector<std::string>{"--image-noise"}
+                                                     : std::vector<std::string>{}));
+        CacheDir cache;
+        Backend backend(live_config(emulator, cache));
+        LiveCollector collector;
+
+        const Outcome outcome = run(backend.get(), request(1, 256, 256), collector);
+
+        ASSERT_EQ(outcome.status, SWARMPOD_OK) << outcome.message;
+        ASSERT_EQ(collector.images.size(), 1u);
+        EXPECT_EQ(collector.images[0].width, 256);
+        sizes.push_back(collector.images[0].size);
+    }
+    EXPECT_LT(sizes[0], 256u * 256u) << "the pattern compresses";
+    EXPECT_GE(sizes[1], 256u * 256u * 3u) << "noise does not";
+}
+
 TEST(LiveGeneration, WebpAndJpegFormatsDecoded) {
     for (const char* format : {"jpeg", "webp"}) {
         EmulatorProcess emulator(emulator_args({"--image-format", format}));

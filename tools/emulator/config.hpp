@@ -41,6 +41,8 @@ struct Config {
     int rate_limit = 0;
 
     ImageFormat image_format = ImageFormat::png;
+    // Pixels that no encoder can compress (see render_image), for memory benchmarks.
+    bool image_noise = false;
     std::string report_url;
     std::string models_file;
     std::string faults_file;

@@ -46,6 +46,20 @@ std::vector<unsigned char> render_pixels(std::uint64_t hash, int width, int heig
     return pixels;
 }
 
+// Fills an RGB buffer with xorshift64 output seeded by the hash.
+std::vector<unsigned char> noise_pixels(std::uint64_t hash, int width, int height)
+{
+    std::vector<unsigned char> pixels(static_cast<std::size_t>(width) * static_cast<std::size_t>(height) * 3);
+    std::uint64_t state = hash | 1;
+    for (unsigned char& value : pixels) {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        value = static_cast<unsigned char>(state >> 56);
+    }
+    return pixels;
+}
+
 void append_to_string(void* context, void* data, int size)
 {
     auto* out = static_cast<std::string*>(context);
@@ -84,7 +98,7 @@ std::string encode_webp(const std::vector<unsigned char>& pixels, int width, int
 
 } // namespace
 
-EncodedImage render_image(const ImageRequest& request, ImageFormat format)
+EncodedImage render_image(const ImageRequest& request, ImageFormat format, bool noise)
 {
     // Level 1 trades file size for encoding speed, which matters for 4096x4096 test images.
     // The level is a global of stb, so it is set once under the thread-safe static initialisation.
@@ -93,7 +107,8 @@ EncodedImage render_image(const ImageRequest& request, ImageFormat format)
         return true;
     }();
     (void)level_set;
-    auto pixels = render_pixels(request_hash(request), request.width, request.height, 1.0);
+    auto pixels = noise ? noise_pixels(request_hash(request), request.width, request.height)
+                        : render_pixels(request_hash(request), request.width, request.height, 1.0);
     switch (format) {
     case ImageFormat::jpeg:
         return {encode_jpeg(pixels, request.width, request.height, 90), "image/jpeg", "jpg"};

@@ -23,8 +23,10 @@ struct EncodedImage {
 };
 
 // Renders a width x height pattern derived from a hash of the whole request and encodes it.
+// With `noise`, the pixels are pseudo-random numbers seeded by that hash instead, which no
+// encoder can compress: a PNG is then about 3 bytes per pixel, for memory benchmarks.
 // Throws std::runtime_error if the encoder fails.
-EncodedImage render_image(const ImageRequest& request, ImageFormat format);
+EncodedImage render_image(const ImageRequest& request, ImageFormat format, bool noise = false);
 
 // Renders a small JPEG preview of the same pattern, dimmed by `progress` (0..1) as a denoising stand-in.
 EncodedImage render_preview(const ImageRequest& request, double progress);

@@ -58,6 +58,7 @@ void print_help()
         "  --proxy-cut-ms N         cut worker HTTP requests silent for longer than N with a 524 page (default 0 = "
         "off)\n"
         "  --image-format F         png, jpeg or webp (default png)\n"
+        "  --image-noise            random pixels that do not compress (a 4096 x 4096 PNG is 48 MiB)\n"
         "  --rate-limit N           requests per 10 s per RunPod route before 429 (default 0 = unlimited)\n"
         "  --report-url URL         public_url the workers report instead of their loopback URL\n"
         "  --models-file FILE       JSON list of model objects (default: a built-in SDXL, Flux and SD 1.5 list)\n"
@@ -166,6 +167,8 @@ Config parse_flags(int argc, char** argv)
             config.proxy_cut_ms = parse_number(flag, value(), 0, max_ms);
         } else if (flag == "--rate-limit") {
             config.rate_limit = static_cast<int>(parse_number(flag, value(), 0, 1000000));
+        } else if (flag == "--image-noise") {
+            config.image_noise = true;
         } else if (flag == "--image-format") {
             std::string text = value();
             if (text == "png") {

@@ -234,7 +234,7 @@ GenerationOutcome SwarmApi::generate(const std::string& session_id, const Genera
 void SwarmApi::deliver_image(const std::string& session_id, const GenerationParams& params,
                              const ImageRequest& image, const GenerationEvents& events)
 {
-    EncodedImage encoded = render_image(image, config_.image_format);
+    EncodedImage encoded = render_image(image, config_.image_format, config_.image_noise);
     std::string damage = damage_image(encoded.bytes);
     ledger_.add_image({session_id, worker_id_, image.batch_index, fnv1a64(encoded.bytes), encoded.bytes.size(),
                        image.width, image.height, encoded.mime, now_ms(), damage});
