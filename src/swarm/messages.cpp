@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -15,6 +16,55 @@ namespace {
 using nlohmann::json;
 
 constexpr std::size_t kMaxQuotedChars = 80;
+// An image value at least this long is taken out of the frame before parsing (see below).
+constexpr std::size_t kLargeImageValue = 64 * 1024;
+
+bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// The position and length of the top-level "image" string value in `text` when it is a
+// large value without escapes (a data URL or a path), else nothing. nlohmann's lexer keeps
+// two growing copies of every string it reads, so a 64 MiB data URL would cost several times
+// its size. This value is instead cut out of the frame, and the rest is parsed as usual.
+// The caller checks that the rest parses with "image" as an empty top-level string.
+std::optional<std::pair<std::size_t, std::size_t>> large_image_value(const std::string& text) {
+    const std::size_t key = text.find("\"image\"");
+    if (key == std::string::npos) return std::nullopt;
+    std::size_t before = key;
+    while (before > 0 && is_json_space(text[before - 1])) --before;
+    if (before == 0 || (text[before - 1] != '{' && text[before - 1] != ',')) return std::nullopt;
+    std::size_t at = key + 7;
+    while (at < text.size() && is_json_space(text[at])) ++at;
+    if (at >= text.size() || text[at] != ':') return std::nullopt;
+    ++at;
+    while (at < text.size() && is_json_space(text[at])) ++at;
+    if (at >= text.size() || text[at] != '"') return std::nullopt;
+    const std::size_t start = at + 1;
+    const std::size_t end = text.find('"', start);
+    if (end == std::string::npos || end - start < kLargeImageValue) return std::nullopt;
+    if (text.find('\\', start) < end) return std::nullopt;
+    return std::make_pair(start, end - start);
+}
+
+// Parses `text`, taking a large image value out of it first when there is one. On return
+// `text` is either untouched or holds only that value.
+json parse_frame(std::string& text, std::string& image_value) {
+    if (const auto value = large_image_value(text)) {
+        const auto [start, length] = *value;
+        std::string rest;
+        rest.reserve(text.size() - length);
+        rest.append(text, 0, start).append(text, start + length, std::string::npos);
+        json root = json::parse(rest, nullptr, /*allow_exceptions=*/false);
+        const auto image = root.is_object() ? root.find("image") : root.end();
+        if (image != root.end() && image->is_string() && image->get_ref<const std::string&>().empty()) {
+            // The value moves to the front of the frame's own buffer: no copy of it is made.
+            text.erase(start + length);
+            text.erase(0, start);
+            image_value = std::move(text);
+            return root;
+        }
+    }
+    return json::parse(text, nullptr, /*allow_exceptions=*/false);
+}
 
 std::string quoted(const json& value) {
     std::string text = value.dump();
@@ -144,9 +194,11 @@ WsMessage parse_message(std::string text) {
                                               " bytes with JSON nested deeper than " + std::to_string(kMaxJsonDepth) +
                                               " levels.");
     }
-    json root = json::parse(text, nullptr, /*allow_exceptions=*/false);
     const std::size_t size = text.size();
-    // The parsed JSON holds its own copy of every string, so the frame can go now.
+    std::string image_value;
+    json root = parse_frame(text, image_value);
+    if (!image_value.empty()) root["image"] = std::move(image_value);
+    // The parsed JSON has its own copy of every other string, so the frame can go now.
     std::string().swap(text);
     if (root.is_discarded() || !root.is_object()) {
         throw Error(Status::bad_response, "The worker sent a WebSocket message of " + std::to_string(size) +

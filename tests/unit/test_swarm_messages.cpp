@@ -39,6 +39,46 @@ TEST(SwarmMessages, ImageIsFlatWithMetadataString) {
     EXPECT_EQ(message.metadata, "{\"seed\":5}");
 }
 
+// A data URL of 100 000 characters, over the size at which it is cut out of the frame
+// before the rest is parsed.
+std::string large_data_url() { return "data:image/png;base64," + std::string(100000, 'A'); }
+
+TEST(SwarmMessages, LargeImageTakenOutOfFrame) {
+    const std::string url = large_data_url();
+    for (const std::string& frame :
+         {R"({"image":")" + url + R"(","batch_index":"2","request_id":"1","metadata":"{\"seed\":5}"})",
+          "{ \"request_id\": \"1\",\n \"image\" :\t\"" + url + "\" , \"batch_index\": 2}"}) {
+        const auto message = parse_message(frame);
+
+        EXPECT_EQ(message.kind, MessageKind::image);
+        EXPECT_EQ(message.image, url);
+        EXPECT_EQ(message.batch_index, 2);
+    }
+    const auto with_metadata =
+        parse_message(R"({"image":")" + url + R"(","batch_index":"2","metadata":"{\"seed\":5}"})");
+    EXPECT_EQ(with_metadata.metadata, "{\"seed\":5}");
+}
+
+TEST(SwarmMessages, LargeImageWithEscapeIsUnescaped) {
+    const std::string url = large_data_url();
+    const auto message = parse_message(R"({"image":")" + url + R"(\/x","batch_index":"0"})");
+
+    EXPECT_EQ(message.image, url + "/x");
+}
+
+TEST(SwarmMessages, NestedImageKeyIsNotTaken) {
+    const std::string url = large_data_url();
+    const auto message =
+        parse_message(R"({"raw":{"image":")" + url + R"("},"image":"View/local/raw/a.png","batch_index":"0"})");
+
+    EXPECT_EQ(message.kind, MessageKind::image);
+    EXPECT_EQ(message.image, "View/local/raw/a.png");
+}
+
+TEST(SwarmMessages, LargeImageInBrokenFrameRejected) {
+    EXPECT_THROW(parse_message(R"({"image":")" + large_data_url() + R"(","batch_index":)"), Error);
+}
+
 TEST(SwarmMessages, ImageWithNullMetadata) {
     const auto message = parse_message(R"({"image":"View/local/raw/a.png","batch_index":"0","metadata":null})");
     EXPECT_EQ(message.image, "View/local/raw/a.png");
