@@ -209,7 +209,7 @@ TEST(LiveGeneration, ProgressRisesWithJpegPreviews) {
     EXPECT_EQ(collector.progress.back().phase, SWARMPOD_PHASE_DONE);
 }
 
-// SwarmUI waits 2 s after socket_intention "close" before its own Close; the library closes
+// SwarmUI waits 2 s after socket_intention "close" before its own Close. The library closes
 // the socket itself once every image arrived, so a generation does not end 2 s late.
 TEST(LiveGeneration, ClientClosesAfterCloseIntention) {
     EmulatorProcess emulator(emulator_args({"--ws-linger-ms", "2000"}));
@@ -340,9 +340,9 @@ TEST(LiveGeneration, BatchImagesShareTheirJobSeed) {
 }
 
 // Runs images x batchsize with seed 42 while the emulator ends the WebSocket after image
-// number `skip` + 1 (`kind` drop_socket: with a Close frame; cut_socket: without one), so
-// the library reconnects once and requests the rest. With `count` 2 the new socket is
-// ended the same way after its first image.
+// number `skip` + 1, so the library reconnects once and requests the rest. `kind`
+// drop_socket ends it with a Close frame, cut_socket without one. With `count` 2 the new
+// socket is ended the same way after its first image.
 Outcome run_with_dropped_socket(int images, int batch_size, int skip, LiveCollector& collector, json& ledger,
                                 const char* kind = "drop_socket", int count = 1) {
     EmulatorProcess emulator(emulator_args());
@@ -462,14 +462,18 @@ TEST(LiveGeneration, WebpAndJpegFormatsDecoded) {
     }
 }
 
-TEST(LiveGeneration, CancelDuringGenerationWithinOneSecond) {
-    EmulatorProcess emulator(emulator_args({"--generation-ms", "4000", "--steps-per-image", "20"}));
-    CacheDir cache;
-    Backend backend(live_config(emulator, cache));
-    Generation generation;
+// A one-image generation on `backend` cancelled as soon as its first step is reported.
+struct CancelledRun {
+    Outcome outcome;
     LiveCollector collector;
+    double seconds_to_return = 0;  // from the cancel to the return of the generate call
+};
+
+CancelledRun cancel_while_generating(swarmpod_backend* backend) {
+    CancelledRun result;
+    Generation generation;
     std::atomic<bool> generating{false};
-    collector.on_event = [&](const Progress& event) {
+    result.collector.on_event = [&](const Progress& event) {
         if (event.phase == SWARMPOD_PHASE_GENERATING && event.batch_index >= 0) generating = true;
     };
     std::chrono::steady_clock::time_point cancelled_at;
@@ -479,45 +483,42 @@ TEST(LiveGeneration, CancelDuringGenerationWithinOneSecond) {
         swarmpod_generation_cancel(generation.get());
     });
 
-    const Outcome outcome = run(backend.get(), request(1), collector, generation.get());
+    result.outcome = run(backend, request(1), result.collector, generation.get());
     const auto returned_at = std::chrono::steady_clock::now();
     canceller.join();
+    result.seconds_to_return = std::chrono::duration<double>(returned_at - cancelled_at).count();
+    result.collector.on_event = nullptr;  // it refers to `generating`, which ends here
+    return result;
+}
 
-    EXPECT_EQ(outcome.status, SWARMPOD_E_CANCELLED) << outcome.message;
-    EXPECT_LT(std::chrono::duration<double>(returned_at - cancelled_at).count(), 1.0);
-    EXPECT_TRUE(collector.images.empty());
+TEST(LiveGeneration, CancelDuringGenerationWithinOneSecond) {
+    EmulatorProcess emulator(emulator_args({"--generation-ms", "4000", "--steps-per-image", "20"}));
+    CacheDir cache;
+    Backend backend(live_config(emulator, cache));
+
+    const CancelledRun cancelled = cancel_while_generating(backend.get());
+
+    EXPECT_EQ(cancelled.outcome.status, SWARMPOD_E_CANCELLED) << cancelled.outcome.message;
+    EXPECT_LT(cancelled.seconds_to_return, 1.0);
+    EXPECT_TRUE(cancelled.collector.images.empty());
     const json ledger = emulator.wait_for_ledger(no_running_jobs, 3000);
     EXPECT_EQ(ledger.value("running_jobs", -1), 0) << ledger.dump();
 }
 
-// RunPod answers /cancel only after 6 s. The cancelled call waits at most 2 s for it and
-// returns; freeing the backend then ends the job.
+// RunPod replies to /cancel only after 6 s. The cancelled call waits at most 2 s for it and
+// returns, and freeing the backend then ends the job.
 TEST(LiveGeneration, CancelReturnsWhenRunPodCancelIsSlow) {
     EmulatorProcess emulator(emulator_args({"--generation-ms", "4000", "--steps-per-image", "20"}));
     post_admin(emulator, "/admin/faults",
                json::array({{{"route", "cancel"}, {"kind", "slow"}, {"delay_ms", 6000}}}).dump());
     CacheDir cache;
     auto backend = std::make_unique<Backend>(live_config(emulator, cache));
-    Generation generation;
-    LiveCollector collector;
-    std::atomic<bool> generating{false};
-    collector.on_event = [&](const Progress& event) {
-        if (event.phase == SWARMPOD_PHASE_GENERATING && event.batch_index >= 0) generating = true;
-    };
-    std::chrono::steady_clock::time_point cancelled_at;
-    std::thread canceller([&] {
-        while (!generating) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        cancelled_at = std::chrono::steady_clock::now();
-        swarmpod_generation_cancel(generation.get());
-    });
 
-    const Outcome outcome = run(backend->get(), request(1), collector, generation.get());
-    const auto returned_at = std::chrono::steady_clock::now();
-    canceller.join();
+    const CancelledRun cancelled = cancel_while_generating(backend->get());
     backend.reset();
 
-    EXPECT_EQ(outcome.status, SWARMPOD_E_CANCELLED) << outcome.message;
-    EXPECT_LT(std::chrono::duration<double>(returned_at - cancelled_at).count(), 4.0) << "about 2 s, not 15";
+    EXPECT_EQ(cancelled.outcome.status, SWARMPOD_E_CANCELLED) << cancelled.outcome.message;
+    EXPECT_LT(cancelled.seconds_to_return, 4.0) << "about 2 s, not 15";
     const json ledger = emulator.wait_for_ledger(no_running_jobs, 10000);
     EXPECT_EQ(ledger.value("running_jobs", -1), 0) << ledger.dump();
 }

@@ -41,6 +41,22 @@ bool nothing_runs(const json& ledger) {
     return true;
 }
 
+// Runs `count` generations on `backend` at once, the i-th starting i * `stagger` later.
+std::vector<GenerateOutcome> generate_staggered(swarmpod_backend* backend, int count,
+                                                std::chrono::milliseconds stagger) {
+    std::vector<GenerateOutcome> outcomes(static_cast<std::size_t>(count));
+    std::vector<std::thread> threads;
+    for (int i = 0; i < count; ++i) {
+        threads.emplace_back([&, i] {
+            std::this_thread::sleep_for(stagger * i);
+            Collector collector;
+            outcomes[static_cast<std::size_t>(i)] = generate(backend, kRequest, "test-key", collector);
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    return outcomes;
+}
+
 json post_json(const EmulatorProcess& emulator, const std::string& path, const std::string& body) {
     httplib::Client client("127.0.0.1", emulator.port());
     httplib::Headers headers = {{"Authorization", "Bearer test-key"}};
@@ -121,16 +137,7 @@ TEST(WorkerPool, TwoConcurrentUseTwoWorkersThirdWaits) {
     // generation time (1.5 s): a second worker then saves more waiting than it costs.
     Collector warm_up;
     ASSERT_EQ(generate(backend.get(), kRequest, "test-key", warm_up).status, SWARMPOD_OK);
-    std::vector<GenerateOutcome> outcomes(3);
-    std::vector<std::thread> threads;
-    for (int i = 0; i < 3; ++i) {
-        threads.emplace_back([&, i] {
-            std::this_thread::sleep_for(std::chrono::milliseconds(50 * i));
-            Collector collector;
-            outcomes[i] = generate(backend.get(), kRequest, "test-key", collector);
-        });
-    }
-    for (auto& thread : threads) thread.join();
+    const std::vector<GenerateOutcome> outcomes = generate_staggered(backend.get(), 3, std::chrono::milliseconds(50));
 
     std::set<std::string> workers;
     for (const auto& outcome : outcomes) {
@@ -201,26 +208,17 @@ TEST(WorkerPool, WithdrawnQueuedLeaseNeverBills) {
 }
 
 // RunPod has one worker, so the second request's lease job waits in the queue while the
-// first generation runs. The first worker then serves the second request; the queued lease
-// must be withdrawn at that moment, or RunPod starts a worker for it that nobody uses.
+// first generation runs. The first worker then serves the second request. The queued lease
+// must be withdrawn at that moment, or RunPod later starts a worker for it with no request.
 TEST(WorkerPool, LeaseQueuedForAServedRequestIsWithdrawn) {
     EmulatorProcess emulator({"--protocol", "v2", "--cold-start-ms", "200", "--generation-ms", "1500",
                               "--max-workers", "1"});
     Backend backend(emulator_config(emulator, "\"MaxConcurrent\": 2, \"KeepWarmSec\": 1"));
-    // One generation first, so the pool knows a generation (1.5 s) takes far longer than a
-    // cold start (0.2 s): the second request below then asks for a worker of its own.
+    // One generation first, so the pool has measured a generation (1.5 s) far longer than a
+    // cold start (0.2 s). The second request below then starts a lease of its own.
     Collector warm_up;
     ASSERT_EQ(generate(backend.get(), kRequest, "test-key", warm_up).status, SWARMPOD_OK);
-    std::vector<GenerateOutcome> outcomes(2);
-    std::vector<std::thread> threads;
-    for (int i = 0; i < 2; ++i) {
-        threads.emplace_back([&, i] {
-            std::this_thread::sleep_for(std::chrono::milliseconds(100 * i));
-            Collector collector;
-            outcomes[i] = generate(backend.get(), kRequest, "test-key", collector);
-        });
-    }
-    for (auto& thread : threads) thread.join();
+    const std::vector<GenerateOutcome> outcomes = generate_staggered(backend.get(), 2, std::chrono::milliseconds(100));
 
     for (const auto& outcome : outcomes) ASSERT_EQ(outcome.status, SWARMPOD_OK) << outcome.message;
     // Past KeepWarmSec, the warm worker is released; a lease left queued would start a worker.
@@ -750,8 +748,8 @@ TEST(WorkerPool, ProtocolProbedOnceAndRemembered) {
 }
 
 // The endpoint moved from a v1 to a v2 image after swarmpod saved v1 for it. The v2
-// worker rejects the 'wakeup' job, and RunPod lists that rejection, as everything a v2
-// handler yields, in an array; the pool must still see the new protocol.
+// worker rejects the 'wakeup' job, and RunPod reports that rejection inside an array, as it
+// does everything a v2 handler yields. The pool must still detect the new protocol.
 TEST(WorkerPool, SavedV1OnAV2EndpointIsDetectedAgain) {
     EmulatorProcess emulator({"--protocol", "v2", "--cold-start-ms", "200", "--generation-ms", "50"});
     const std::string cache =
