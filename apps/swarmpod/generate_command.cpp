@@ -175,8 +175,8 @@ void print_json_summary(GenerateOutcome &outcome, const GenerateContext &context
                         const std::string &error) {
     nlohmann::json summary = std::move(outcome.library_result);
     summary["status"] = status;
-    // The library reports what a long-lived host keeps warm; the CLI freed its backend
-    // before printing, which ended the worker's job (an error line says when it could not).
+    // The library reports what a long-lived host keeps warm. The CLI freed its backend
+    // before printing, which ended the worker's job (an error line reports when it could not).
     if (summary.contains("released")) {
         summary["released"] = true;
         summary.erase("kept_warm_seconds");

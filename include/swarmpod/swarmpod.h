@@ -294,9 +294,9 @@ typedef struct swarmpod_callbacks {
  * The worker then stays held for KeepWarmSec, so the next generation skips the cold
  * start, and its RunPod job is ended after that. A cancelled call, or one whose worker
  * broke, ends the worker's job before it returns, unless another generation on this
- * backend is waiting for a worker. It waits at most 2 s for RunPod to confirm that; a job
- * not confirmed by then is cancelled again by swarmpod_backend_free (and logged at error
- * level when that fails too).
+ * backend is waiting for a worker. It waits at most 2 s for RunPod to confirm that. A job
+ * not confirmed by then is cancelled again by swarmpod_backend_free, which logs it at
+ * error level when that fails too.
  * Thread-safe: several generations may run on one backend at once.
  */
 SWARMPOD_API int32_t SWARMPOD_CALL swarmpod_generate(swarmpod_backend *backend, const char *request_json,

@@ -54,8 +54,8 @@ Checkout WorkerPool::acquire(const CancelToken& cancel, const LifecycleFn& repor
                 withdrew = true;
             }
         }
-        // The monitor rechecks every 200 ms by itself, so a request that leaves alone
-        // wakes nobody: on a warm worker that saves a thread switch per generation.
+        // The monitor rechecks every 200 ms by itself, so a request that leaves with no other
+        // request waiting wakes no thread. On a warm worker that saves a thread switch per generation.
         if (withdrew || waiters_ > 0) changed_.notify_all();
     };
 
@@ -70,7 +70,7 @@ Checkout WorkerPool::acquire(const CancelToken& cancel, const LifecycleFn& repor
                 slot->use_started = Clock::now();
                 ++slot->generations;
                 // A lease started for this request and still queued is withdrawn now, or
-                // RunPod would start a worker for it later that nobody uses.
+                // RunPod would later start a worker for it with no request to serve.
                 leave();
                 Checkout checkout;
                 checkout.slot = slot;
@@ -251,14 +251,14 @@ void WorkerPool::release(Checkout& checkout, ReleaseMode mode) {
             slot->state = SlotState::warm;
             slot->idle_since = Clock::now();
         }
-        // Only waiting requests need to hear of a released worker at once; the monitor finds
+        // Only waiting requests need to learn of a released worker at once. The monitor finds
         // the warm worker at its next check, and a worker not kept is ended below.
         if (waiters_ > 0 || stopping_) changed_.notify_all();
     }
     if (generation_seconds >= 0 && settings_.record_generation) settings_.record_generation(generation_seconds);
     if (end_now) {
         // A cancelled or failed generation returns to its caller after this, so a RunPod
-        // that does not answer /cancel may hold it only briefly. A job not confirmed as
+        // that does not reply to /cancel may delay it only briefly. A job not confirmed as
         // ended stays tracked and is cancelled again at shutdown (and by the next start).
         const Millis within = mode == ReleaseMode::keep_warm ? Millis(15000) : kQuickEndWithin;
         end_slot(slot,

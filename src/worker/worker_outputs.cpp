@@ -42,7 +42,7 @@ WakeupOutput parse_wakeup_output(const Job& job) {
                                             ". Check the worker logs in the RunPod console.");
     }
     // A v2 worker's handler is a generator, so RunPod reports its output as the list of
-    // what it yielded; its rejection of 'wakeup' is then the one object in that list.
+    // what it yielded. Its rejection of 'wakeup' is then the one object in that list.
     const json& out =
         job.output.is_array() && job.output.size() == 1 && job.output[0].is_object() ? job.output[0] : job.output;
     if (string_member(out, "error_id") == "unknown_action") {

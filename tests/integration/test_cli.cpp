@@ -175,8 +175,8 @@ TEST_F(Cli, WrongKeyExitsThreeWithJson) {
     EXPECT_EQ(result.err.find(kKey), std::string::npos) << result.err;
 }
 
-// RunPod answers every /cancel with 500, so the worker's job cannot be ended. Even with
-// --quiet the CLI shows the library's error lines that say so.
+// RunPod replies to every /cancel with 500, so the worker's job cannot be ended. Even with
+// --quiet the CLI prints the library's error lines that report it.
 TEST_F(Cli, QuietStillReportsJobLeftRunning) {
     const std::string faults = directory_ + "/faults.json";
     std::ofstream(faults) << R"([{"route": "cancel", "kind": "status", "status": 500}])";

@@ -320,8 +320,8 @@ TEST(HttpClient, CompressedReplyIsDecoded) {
 }
 
 // A self-signed certificate for IP 127.0.0.1 only, made once with the openssl tool.
-// https:// to a port that answers in plain HTTP: the error says the server does not speak
-// TLS, not that a CA certificate is missing.
+// https:// to a port that replies in plain HTTP: the error states that the server does not
+// speak TLS, not that a CA certificate is missing.
 TEST(HttpClient, HttpsToPlainServerNamesThePort) {
     LoopbackServer server;
     server.server().Get("/", [](const httplib::Request&, httplib::Response& response) {

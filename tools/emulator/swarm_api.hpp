@@ -58,7 +58,7 @@ public:
     // Rules for the `image` route (corrupt_image, truncate_image, drop_socket, cut_socket); nullptr means none.
     void set_faults(Faults* faults) { faults_ = faults; }
 
-    // How a WebSocket generation ends early after the image just sent, when a rule fires.
+    // The early end of a WebSocket generation after the image just sent, when a rule fires.
     enum class SocketEnd { keep, close_frame, cut };
     SocketEnd take_socket_end();
 
