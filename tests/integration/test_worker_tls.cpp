@@ -113,7 +113,10 @@ TEST_F(WorkerTls, UntrustedWorkerFailsWithNothingSent) {
     EXPECT_EQ(outcome.status, SWARMPOD_E_TLS) << outcome.message;
     EXPECT_NE(outcome.message.find("CaBundle"), std::string::npos) << outcome.message;
     EXPECT_TRUE(collector.images.empty());
-    const json ledger = emulator.wait_for_ledger(no_open_jobs);
+    // The worker's server records the failed handshake on its own thread, possibly after the
+    // lease has ended, so wait for both.
+    const json ledger = emulator.wait_for_ledger(
+        [](const json& l) { return no_open_jobs(l) && l.value("tls_handshake_failures", -1) >= 1; });
     EXPECT_TRUE(no_open_jobs(ledger)) << "the lease was not ended: " << ledger.dump();
     EXPECT_GE(ledger.value("tls_handshake_failures", -1), 1) << ledger.dump();
     EXPECT_EQ(ledger.value("worker_requests", -1), 0) << "a request reached the untrusted worker: " << ledger.dump();
