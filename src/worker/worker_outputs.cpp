@@ -115,13 +115,23 @@ std::optional<json> first_lease_output(const Job& job) {
     return std::nullopt;
 }
 
+namespace {
+
+// The `reason` of a release chunk, or "released" when it is missing, not text or empty.
+std::string release_reason_of(const json& chunk) {
+    std::string reason = string_member(chunk, "reason", "released");
+    return reason.empty() ? "released" : reason;
+}
+
+}  // namespace
+
 std::string lease_release_reason(const Job& job) {
     if (job.output.is_array()) {
         for (const json& chunk : job.output) {
-            if (true_member(chunk, "released")) return string_member(chunk, "reason", "released");
+            if (true_member(chunk, "released")) return release_reason_of(chunk);
         }
     }
-    if (true_member(job.output, "released")) return string_member(job.output, "reason", "released");
+    if (true_member(job.output, "released")) return release_reason_of(job.output);
     return std::string("job ") + runpod::job_state_name(job.state);
 }
 

@@ -71,6 +71,18 @@ TEST(FuzzRegression, LeaseOutputStringSuccessRejected) {
     }
 }
 
+// Found by fuzz_lease_output: a release chunk with an empty `reason` gave an empty
+// release reason, so the log and the cost ledger named no reason at all.
+TEST(FuzzRegression, LeaseEmptyReleaseReasonNamed) {
+    runpod::Job job;
+    job.id = "lease-job-1";
+    job.state = runpod::JobState::completed;
+    job.output = nlohmann::json::parse(R"([{"sucss":true,"released":true,"reason":""}])");
+    EXPECT_EQ(worker::lease_release_reason(job), "released");
+    job.output = job.output.front();
+    EXPECT_EQ(worker::lease_release_reason(job), "released");
+}
+
 // value("status", "") threw type_error for a number status, out of the readiness loop.
 TEST(FuzzRegression, BackendNumberStatusCounted) {
     const auto reply = nlohmann::json::parse(
