@@ -62,6 +62,15 @@ void Generation::progress(Phase phase, const std::string& message, int batch_ind
 }
 
 void Generation::deliver(int batch_index, std::string reference, std::string metadata) {
+    deliver_image(batch_index, reference, std::move(metadata), &reference);
+}
+
+void Generation::deliver(int batch_index, std::string_view reference, std::string metadata) {
+    deliver_image(batch_index, reference, std::move(metadata), nullptr);
+}
+
+void Generation::deliver_image(int batch_index, std::string_view reference, std::string metadata,
+                               std::string* free_after_decode) {
     GeneratedImage image;
     image.batch_index = batch_index;
     image.metadata = std::move(metadata);
@@ -69,14 +78,15 @@ void Generation::deliver(int batch_index, std::string reference, std::string met
     try {
         if (reference.rfind("data:", 0) == 0) {
             media::DecodedImage decoded = media::decode_image_data_url(reference);
-            std::string().swap(reference);
+            if (free_after_decode != nullptr) std::string().swap(*free_after_decode);
             image.bytes = std::move(decoded.bytes);
             image.mime = std::move(decoded.mime);
             image.info = decoded.info;
         } else {
             // The worker saved the image instead of inlining it, ignoring donotsave.
-            image.mime = mime_from_path(reference);
-            image.bytes = worker_.fetch_view(reference, deadline_, &context_.cancel);
+            const std::string path(reference);
+            image.mime = mime_from_path(path);
+            image.bytes = worker_.fetch_view(path, deadline_, &context_.cancel);
             image.info = media::validate_image(image.bytes.data(), image.bytes.size(), image.mime);
         }
     } catch (const Error& error) {

@@ -9,7 +9,7 @@
 namespace swarmpod::backend {
 
 int generate_over_http(Generation& generation, swarm::Client& worker, nlohmann::json shaped) {
-    std::vector<std::string> results;
+    swarm::ReplyImages results;
     try {
         results = worker.generate_http(std::move(shaped), generation.deadline(), &generation.cancel());
     } catch (const Error& error) {
@@ -24,7 +24,7 @@ int generate_over_http(Generation& generation, swarm::Client& worker, nlohmann::
         throw;
     }
     for (std::size_t index = 0; index < results.size(); ++index) {
-        generation.deliver(static_cast<int>(index), std::move(results[index]), "");
+        generation.deliver(static_cast<int>(index), results.view(index), "");
         if (generation.cancel().cancelled()) throw generation.cancelled_error();
     }
     generation.check_all_delivered();

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -38,8 +39,11 @@ public:
                   std::vector<uint8_t> preview = {}, std::string preview_mime = {});
 
     // Decodes and validates one image (a data URL or a saved path), then hands it to
-    // the host at once. Throws Error(image_invalid) naming the batch index.
+    // the host at once. Throws Error(image_invalid) naming the batch index. The data URL
+    // is freed before the host sees the image.
     void deliver(int batch_index, std::string reference, std::string metadata);
+    // The same for an image read in place, which its owner frees.
+    void deliver(int batch_index, std::string_view reference, std::string metadata);
 
     // Stops this generation's session on the worker (once) and returns the cancel error to throw.
     Error cancelled_error();
@@ -50,6 +54,10 @@ public:
     std::string model_hint(const std::string& text, const std::string& model) const;
 
 private:
+    // Frees *free_after_decode (which `reference` views) once a data URL is decoded.
+    void deliver_image(int batch_index, std::string_view reference, std::string metadata,
+                       std::string* free_after_decode);
+
     const ForwardContext& context_;
     swarm::Client& worker_;
     int images_;

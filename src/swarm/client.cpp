@@ -157,6 +157,11 @@ std::string Client::renew_session(const std::string& stale, Deadline deadline, c
 }
 
 json Client::call(const std::string& route, json body, Deadline deadline, const CancelToken* cancel) {
+    return call_with(route, std::move(body), deadline, cancel, /*cut_large=*/false).body;
+}
+
+Client::CallResult Client::call_with(const std::string& route, json body, Deadline deadline, const CancelToken* cancel,
+                                     bool cut_large) {
     if (!body.is_object()) {
         throw Error(Status::invalid_argument,
                     "The body of " + route + " must be a JSON object, got " + std::string(body.type_name()) + ".");
@@ -173,9 +178,14 @@ json Client::call(const std::string& route, json body, Deadline deadline, const 
             throw Error(Status::invalid_argument,
                         "The body of " + route + " cannot be sent as JSON: " + std::string(error.what()));
         }
-        const http::Response response = post(route, std::move(text), deadline, cancel);
-        ApiReply reply = interpret_reply(route, response, host_);
-        if (!reply.invalid_session) return std::move(reply.body);
+        http::Response response = post(route, std::move(text), deadline, cancel);
+        std::vector<TextSpan> spans;
+        ApiReply reply = interpret_reply(route, response, host_, cut_large ? &spans : nullptr);
+        if (!reply.invalid_session) {
+            // The text is kept only when the reply points into it.
+            std::string kept = spans.empty() ? std::string() : std::move(response.body);
+            return CallResult{std::move(reply.body), std::move(kept), std::move(spans)};
+        }
 
         if (attempt >= 2) {
             throw WorkerError(WorkerState::reported_error,
@@ -190,9 +200,9 @@ json Client::call(const std::string& route, json body, Deadline deadline, const 
     }
 }
 
-std::vector<std::string> Client::generate_http(json request, Deadline deadline, const CancelToken* cancel) {
-    std::vector<std::string> images =
-        images_from_reply(call("GenerateText2Image", std::move(request), deadline, cancel), host_);
+ReplyImages Client::generate_http(json request, Deadline deadline, const CancelToken* cancel) {
+    CallResult reply = call_with("GenerateText2Image", std::move(request), deadline, cancel, /*cut_large=*/true);
+    ReplyImages images = images_from_reply(std::move(reply.body), std::move(reply.text), reply.spans, host_);
     SP_DEBUG("GenerateText2Image on the worker at {} returned {} image(s)", host_, images.size());
     return images;
 }

@@ -15,6 +15,7 @@
 #include "core/error.hpp"
 #include "http/client.hpp"
 #include "swarm/replies.hpp"
+#include "swarm/replies.hpp"
 
 namespace swarmpod::swarm {
 
@@ -42,8 +43,9 @@ public:
     // GenerateText2Image over HTTP. `request` is already shaped (images, donotsave);
     // the session id is set here. Returns the `images` strings (data URLs or saved paths).
     // Throws Error(worker) when the reply has no images and no error.
-    std::vector<std::string> generate_http(nlohmann::json request, Deadline deadline,
-                                           const CancelToken* cancel = nullptr);
+    // Long data URLs stay in the reply text (see ReplyImages), so a reply costs its size
+    // once, not the several times a whole parse would.
+    ReplyImages generate_http(nlohmann::json request, Deadline deadline, const CancelToken* cancel = nullptr);
 
     // ListBackends with full_data: the reply object keyed by backend id.
     nlohmann::json list_backends(Deadline deadline, const CancelToken* cancel = nullptr);
@@ -71,6 +73,15 @@ public:
     void use_session(std::string session_id);
 
 private:
+    // call() that also returns the reply text, with long string values cut out of the
+    // parse when `cut_large` is true (see interpret_reply).
+    struct CallResult {
+        nlohmann::json body;
+        std::string text;
+        std::vector<TextSpan> spans;
+    };
+    CallResult call_with(const std::string& route, nlohmann::json body, Deadline deadline, const CancelToken* cancel,
+                         bool cut_large);
     http::Response post(const std::string& route, std::string body, Deadline deadline,
                         const CancelToken* cancel);
     http::Response send(http::Request request, const std::string& request_label, Deadline deadline,

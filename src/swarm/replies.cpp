@@ -117,13 +117,21 @@ void throw_reply_error(const std::string& request_label, const http::Response& r
                           " (worker at " + host + ").");
 }
 
-ApiReply interpret_reply(const std::string& route, const http::Response& response, const std::string& host) {
+ApiReply interpret_reply(const std::string& route, const http::Response& response, const std::string& host,
+                         std::vector<TextSpan>* cut_spans) {
     if (json_depth_exceeds(response.body)) {
         throw Error(Status::bad_response, "The worker's SwarmUI returned JSON nested deeper than " +
                                               std::to_string(kMaxJsonDepth) + " levels for POST /API/" + route +
                                               " (HTTP " + std::to_string(response.status) + " from " + host + ").");
     }
-    json parsed = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+    std::optional<CutJson> cut;
+    if (cut_spans != nullptr) {
+        cut_spans->clear();
+        cut = cut_large_strings(response.body);
+    }
+    json parsed = json::parse(cut ? std::string_view(cut->rest) : std::string_view(response.body), nullptr,
+                              /*allow_exceptions=*/false);
+    if (cut) *cut_spans = std::move(cut->spans);
     if (parsed.is_discarded()) parsed = nullptr;
     const std::string error_id = string_field(parsed, "error_id");
 
@@ -156,7 +164,14 @@ std::string session_id_from_reply(const json& reply, const std::string& host) {
     return it->get<std::string>();
 }
 
-std::vector<std::string> images_from_reply(json reply, const std::string& host) {
+std::string_view ReplyImages::view(std::size_t index) const {
+    const Entry& entry = entries.at(index);
+    if (entry.span) return std::string_view(text).substr(entry.span->offset, entry.span->length);
+    return entry.value;
+}
+
+ReplyImages images_from_reply(json reply, std::string text, const std::vector<TextSpan>& spans,
+                              const std::string& host) {
     const auto it = reply.find("images");
     if (it == reply.end() || !it->is_array() || it->empty()) {
         const std::string got = it == reply.end() ? std::string("no 'images' key") : "'images' " + it->dump();
@@ -164,8 +179,8 @@ std::vector<std::string> images_from_reply(json reply, const std::string& host) 
                                                            quote_worker_text(got, 120) + " and no error, worker at " +
                                                            host + ").");
     }
-    std::vector<std::string> images;
-    images.reserve(it->size());
+    ReplyImages images;
+    images.entries.reserve(it->size());
     for (std::size_t index = 0; index < it->size(); ++index) {
         json& item = (*it)[index];
         if (!item.is_string()) {
@@ -174,8 +189,28 @@ std::vector<std::string> images_from_reply(json reply, const std::string& host) 
                                                   std::to_string(index) + "], expected a string (worker at " + host +
                                                   ").");
         }
-        images.push_back(std::move(item.get_ref<std::string&>()));
+        ReplyImages::Entry entry;
+        std::string& value = item.get_ref<std::string&>();
+        if (const auto cut = cut_index(value)) {
+            if (*cut >= spans.size()) {
+                throw Error(Status::bad_response, "The worker's GenerateText2Image reply has an unreadable string at images[" +
+                                                      std::to_string(index) + "] (worker at " + host + ").");
+            }
+            entry.span = spans[*cut];
+        } else {
+            entry.value = std::move(value);
+        }
+        images.entries.push_back(std::move(entry));
     }
+    images.text = std::move(text);
+    return images;
+}
+
+std::vector<std::string> images_from_reply(json reply, const std::string& host) {
+    ReplyImages parsed = images_from_reply(std::move(reply), std::string(), {}, host);
+    std::vector<std::string> images;
+    images.reserve(parsed.size());
+    for (ReplyImages::Entry& entry : parsed.entries) images.push_back(std::move(entry.value));
     return images;
 }
 

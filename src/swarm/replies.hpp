@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "http/client.hpp"
+#include "swarm/large_strings.hpp"
 
 namespace swarmpod::swarm {
 
@@ -61,7 +63,11 @@ struct ApiReply {
 // reply throws WorkerError (see WorkerState), a reply with `error` throws
 // WorkerError(reported_error), and a body that is not a JSON object, or is nested deeper
 // than kMaxJsonDepth, throws Error(bad_response).
-ApiReply interpret_reply(const std::string& route, const http::Response& response, const std::string& host);
+// With `cut_spans`, long string values are cut out of the body before parsing (see
+// large_strings.hpp): the reply holds placeholders for them, and `cut_spans` receives where
+// they lie in response.body.
+ApiReply interpret_reply(const std::string& route, const http::Response& response, const std::string& host,
+                         std::vector<TextSpan>* cut_spans = nullptr);
 
 // Throws the error for a non-200 reply to `request_label` ("POST /API/ListBackends"),
 // given its body parsed as JSON (null when it is not JSON).
@@ -72,9 +78,27 @@ ApiReply interpret_reply(const std::string& route, const http::Response& respons
 // when it has no non-empty string session_id.
 std::string session_id_from_reply(const nlohmann::json& reply, const std::string& host);
 
-// Returns the `images` strings (data URLs or saved paths) of a GenerateText2Image reply
-// object. Throws WorkerError(reported_error) when it has none and Error(bad_response)
-// for an entry that is not a string.
+// The images of a GenerateText2Image reply: data URLs or saved paths. A long data URL
+// stays in the reply text it came in, so it is never copied.
+struct ReplyImages {
+    std::string text;  // the reply body that `spans` point into
+    struct Entry {
+        std::string value;             // the image when it was parsed
+        std::optional<TextSpan> span;  // where it lies in `text` when it was cut out
+    };
+    std::vector<Entry> entries;
+
+    std::size_t size() const { return entries.size(); }
+    // The image at `index`; valid while this object lives and is not changed.
+    std::string_view view(std::size_t index) const;
+};
+
+// Returns the `images` of a GenerateText2Image reply object parsed from `text` with the
+// long values in `spans` cut out. Throws WorkerError(reported_error) when it has none and
+// Error(bad_response) for an entry that is not a string or names no cut value.
+ReplyImages images_from_reply(nlohmann::json reply, std::string text, const std::vector<TextSpan>& spans,
+                              const std::string& host);
+// The same for a reply parsed whole: the images as strings.
 std::vector<std::string> images_from_reply(nlohmann::json reply, const std::string& host);
 
 // Throws Error(bad_response) unless a ListModels reply object has a `files` array.

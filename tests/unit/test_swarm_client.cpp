@@ -465,16 +465,37 @@ TEST_F(SwarmClientTest, GenerateReturnsImages) {
     Client client(http, WorkerAddress{swarm.url(), ""});
     json request = shape_request(json{{"prompt", "a red fox"}, {"model", "sdxl"}, {"exactbackendid", 3}}, 2);
 
-    const std::vector<std::string> images = client.generate_http(std::move(request), soon());
+    const ReplyImages images = client.generate_http(std::move(request), soon());
 
     ASSERT_EQ(images.size(), 2u);
-    EXPECT_EQ(images[0], "data:image/png;base64,AAAA");
-    EXPECT_EQ(images[1], "data:image/png;base64,BBBB");
+    EXPECT_EQ(images.view(0), "data:image/png;base64,AAAA");
+    EXPECT_EQ(images.view(1), "data:image/png;base64,BBBB");
     const std::vector<SeenRequest> calls = swarm.seen_on("/API/GenerateText2Image");
     ASSERT_EQ(calls.size(), 1u);
     const json sent = json::parse(calls[0].body);
     EXPECT_EQ(sent["prompt"], "a red fox");
     EXPECT_FALSE(sent.contains("exactbackendid"));
+}
+
+// Long data URLs are read in place from the reply text, beside short ones and paths,
+// in the order the worker sent them.
+TEST_F(SwarmClientTest, GenerateKeepsLongImagesInTheReplyText) {
+    const std::string big_a = "data:image/png;base64," + std::string(kLargeStringValue, 'A');
+    const std::string big_b = "data:image/png;base64," + std::string(kLargeStringValue + 5, 'B');
+    swarm.on("GenerateText2Image", [&](const json&, httplib::Response& response) {
+        reply_json(response, 200,
+                   json{{"images", {big_a, "View/local/raw/a.png", big_b}}, {"note", std::string(70000, 'n')}});
+    });
+    Client client(http, WorkerAddress{swarm.url(), ""});
+
+    const ReplyImages images = client.generate_http(json{{"images", 3}}, soon());
+
+    ASSERT_EQ(images.size(), 3u);
+    EXPECT_TRUE(images.entries[0].span.has_value());
+    EXPECT_FALSE(images.entries[1].span.has_value());
+    EXPECT_EQ(images.view(0), big_a);
+    EXPECT_EQ(images.view(1), "View/local/raw/a.png");
+    EXPECT_EQ(images.view(2), big_b);
 }
 
 TEST_F(SwarmClientTest, GenerateWithoutImagesFails) {
