@@ -1,6 +1,7 @@
 // The WebSocket transport of a generation: SwarmUI's GenerateText2ImageWS socket, with
 // progress and previews relayed, a renewed session, and one reconnect after a lost socket.
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -55,6 +56,13 @@ public:
         url_ = swarm::websocket_url(context.lease.public_url, kWsRoute);
     }
 
+    // Closes a finished socket that open_next_socket did not take (an error came first).
+    ~WebSocketGeneration() {
+        if (finished_socket_) finished_socket_->close(kCloseWait);
+    }
+    WebSocketGeneration(const WebSocketGeneration&) = delete;
+    WebSocketGeneration& operator=(const WebSocketGeneration&) = delete;
+
     int run() {
         bool renewed = false;
         bool reconnected = false;
@@ -96,13 +104,23 @@ private:
             const SocketEnd end = exchange(*spare, /*opened_ahead=*/true);
             if (end != SocketEnd::stale) {
                 context_.summary["websocket_opened_ahead"] = true;
+                keep_if_finished(std::move(spare), end);
                 return end;
             }
             SP_DEBUG("The WebSocket opened ahead to worker {} was closed before use; opening another",
                      generation_.worker_id());
         }
-        swarm::WsClient socket(options_);
-        return exchange(socket, /*opened_ahead=*/false);
+        auto socket = std::make_unique<swarm::WsClient>(options_);
+        const SocketEnd end = exchange(*socket, /*opened_ahead=*/false);
+        keep_if_finished(std::move(socket), end);
+        return end;
+    }
+
+    // Keeps a socket whose request ended for its close handshake, which runs after the
+    // generation returns (see open_next_socket). Waiting for the worker's Close frame would
+    // add a round trip through RunPod's proxy to every generation.
+    void keep_if_finished(std::unique_ptr<swarm::WsClient> socket, SocketEnd end) {
+        if (end == SocketEnd::finished) finished_socket_ = std::move(socket);
     }
 
     std::unique_ptr<swarm::WsClient> take_spare() {
@@ -111,12 +129,14 @@ private:
         return spare->take(kSpareMaxAge, &generation_.cancel());
     }
 
-    // Opens a socket for the lease's next generation while the worker stays warm.
+    // Opens a socket for the lease's next generation while the worker stays warm. The
+    // same thread then closes the finished socket; without a next socket it closes here.
     void open_next_socket() {
         if (context_.spare_socket == nullptr || context_.config.keep_warm_sec <= 0) return;
         try {
-            *context_.spare_socket =
-                swarm::WsPreconnect::start(url_, context_.lease.token, options_, kSpareConnectTimeout);
+            *context_.spare_socket = swarm::WsPreconnect::start(url_, context_.lease.token, options_,
+                                                                kSpareConnectTimeout, std::move(finished_socket_),
+                                                                kCloseWait);
         } catch (const std::exception& error) {
             SP_DEBUG("Could not start opening a WebSocket ahead to worker {}: {}", generation_.worker_id(),
                      error.what());
@@ -138,9 +158,7 @@ private:
                 std::string text = request_.dump();
                 socket.send_text(text, generation_.deadline(), &generation_.cancel());
             }
-            const SocketEnd end = receive(socket, opened_ahead);
-            if (end == SocketEnd::finished) socket.close(kCloseWait);
-            return end;
+            return receive(socket, opened_ahead);
         } catch (const Error& error) {
             socket.abort();
             if (error.status() == Status::cancelled || generation_.cancel().cancelled()) {
@@ -306,6 +324,7 @@ private:
     std::vector<int> discarded_;
     std::string lost_reason_;
     int messages_on_socket_ = 0;
+    std::unique_ptr<swarm::WsClient> finished_socket_;  // the socket whose request ended, not yet closed
 };
 
 }  // namespace

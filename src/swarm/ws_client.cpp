@@ -353,7 +353,7 @@ ReadResult WsClient::read(std::string& out, Millis idle_timeout, Deadline deadli
     return ReadResult::message;
 }
 
-void WsClient::close(Millis wait) noexcept {
+void WsClient::close(Millis wait, const CancelToken* cancel) noexcept {
     Impl& impl = *impl_;
     if (!impl.has_socket() || !is_open()) {
         impl.drop();
@@ -364,7 +364,7 @@ void WsClient::close(Millis wait) noexcept {
         impl.with_socket([&](auto& ws) {
             ws.async_close(websocket::close_code::normal, [&](const beast::error_code&) { done = true; });
         });
-        impl.wait(done, Deadline::in(wait), nullptr, "closing the WebSocket");
+        impl.wait(done, Deadline::in(wait), cancel, "closing the WebSocket");
     } catch (const std::exception& error) {
         SP_DEBUG("Closing the WebSocket to {} did not complete: {}", impl.host_label, error.what());
     }

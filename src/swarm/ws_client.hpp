@@ -56,9 +56,9 @@ public:
     // message the socket is unusable.
     ReadResult read(std::string& out, Millis idle_timeout, Deadline deadline, const CancelToken* cancel);
 
-    // Sends a Close frame and waits up to `wait` for the server's; drops the connection
-    // when that fails. Never throws.
-    void close(Millis wait) noexcept;
+    // Sends a Close frame and waits up to `wait` for the server's, or until `cancel` is
+    // cancelled; drops the connection when that fails. Never throws.
+    void close(Millis wait, const CancelToken* cancel = nullptr) noexcept;
 
     // Drops the TCP connection at once. Never throws.
     void abort() noexcept;

@@ -8,14 +8,23 @@
 namespace swarmpod::swarm {
 
 std::shared_ptr<WsPreconnect> WsPreconnect::start(std::string url, std::string bearer_token, WsOptions options,
-                                                  Millis connect_timeout) {
+                                                  Millis connect_timeout, std::unique_ptr<WsClient> finished,
+                                                  Millis close_wait) {
     std::shared_ptr<WsPreconnect> spare(new WsPreconnect());
+    spare->last_socket_ = std::move(finished);
     // The thread uses only the object, which outlives it: the destructor joins it.
     spare->thread_ = std::thread([raw = spare.get(), url = std::move(url), token = std::move(bearer_token),
-                                  options = std::move(options), connect_timeout]() mutable {
+                                  options = std::move(options), connect_timeout, close_wait]() mutable {
         raw->run(std::move(url), std::move(token), std::move(options), connect_timeout);
+        raw->close_finished(close_wait);
     });
     return spare;
+}
+
+void WsPreconnect::close_finished(Millis close_wait) noexcept {
+    if (!last_socket_) return;
+    last_socket_->close(close_wait, &cancel_);
+    last_socket_.reset();
 }
 
 void WsPreconnect::run(std::string url, std::string bearer_token, WsOptions options, Millis connect_timeout) {

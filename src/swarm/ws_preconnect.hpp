@@ -19,12 +19,15 @@ class WsPreconnect {
 public:
     // Starts connecting to `url` with `bearer_token` on a thread of its own, giving up
     // after `connect_timeout`. A failure is logged at debug level only: the generation
-    // then connects by itself.
+    // then connects by itself. Once the connect ends, the same thread closes `finished`
+    // (the socket of the last generation, may be null), waiting up to `close_wait` for the
+    // worker's Close frame.
     static std::shared_ptr<WsPreconnect> start(std::string url, std::string bearer_token, WsOptions options,
-                                               Millis connect_timeout);
+                                               Millis connect_timeout, std::unique_ptr<WsClient> finished = nullptr,
+                                               Millis close_wait = Millis(1000));
 
-    // Cancels a connect in progress, waits for its thread (within about 100 ms) and drops
-    // an unused socket.
+    // Cancels a connect or close in progress, waits for its thread (within about 100 ms)
+    // and drops an unused socket.
     ~WsPreconnect();
     WsPreconnect(const WsPreconnect&) = delete;
     WsPreconnect& operator=(const WsPreconnect&) = delete;
@@ -37,6 +40,9 @@ public:
 private:
     WsPreconnect() = default;
     void run(std::string url, std::string bearer_token, WsOptions options, Millis connect_timeout);
+    void close_finished(Millis close_wait) noexcept;
+
+    std::unique_ptr<WsClient> last_socket_;  // the finished socket the thread closes
 
     std::mutex mutex_;
     std::condition_variable finished_;

@@ -32,6 +32,9 @@ struct Config {
     // How long GenerateText2ImageWS waits after socket_intention "close" for the client's next
     // message before it sends the final status and closes; SwarmUI waits 2 s.
     std::int64_t ws_linger_ms = 2000;
+    // Delay of GenerateText2ImageWS before its reply to the client's Close frame, like a round
+    // trip through a far proxy. With 0 the reply is immediate.
+    std::int64_t ws_close_reply_ms = 0;
     // How long GenerateText2ImageWS waits for the request after the upgrade before it closes
     // the socket; SwarmUI waits 1 minute.
     std::int64_t ws_first_message_timeout_ms = 60000;

@@ -48,6 +48,8 @@ void print_help()
         "  --keepalive-ms N         interval of WebSocket keep_alive messages while generating (default 1000)\n"
         "  --ws-linger-ms N         wait after socket_intention \"close\" for the client's next message, as\n"
         "                           SwarmUI does, before the final status and Close (default 2000)\n"
+        "  --ws-close-reply-ms N    delay before answering the client's Close frame, as a far network\n"
+        "                           path would (default 0)\n"
         "  --ws-first-message-timeout-ms N  wait for the request after a WebSocket upgrade before\n"
         "                           closing the socket, as SwarmUI does (default 60000)\n"
         "  --idle-timeout-ms N      endpoint idle timeout: a worker without a job stops after N (default 5000)\n"
@@ -151,6 +153,8 @@ Config parse_flags(int argc, char** argv)
             config.keepalive_ms = parse_number(flag, value(), 1, max_ms);
         } else if (flag == "--ws-linger-ms") {
             config.ws_linger_ms = parse_number(flag, value(), 0, max_ms);
+        } else if (flag == "--ws-close-reply-ms") {
+            config.ws_close_reply_ms = parse_number(flag, value(), 0, max_ms);
         } else if (flag == "--ws-first-message-timeout-ms") {
             config.ws_first_message_timeout_ms = parse_number(flag, value(), 1, max_ms);
         } else if (flag == "--idle-timeout-ms") {

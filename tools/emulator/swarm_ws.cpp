@@ -7,6 +7,9 @@
 
 #include <poll.h>
 
+#include <chrono>
+#include <thread>
+
 #include "util.hpp"
 
 namespace emulator {
@@ -114,17 +117,20 @@ bool run_generation(SwarmApi& api, const Config& config, Socket& ws, const std::
 
 // Waits up to `linger_ms` for the client's next frame after socket_intention "close", as
 // SwarmUI does. Returns true when the client closed the socket in that time (Beast replies to
-// its Close frame inside the read).
+// its Close frame inside the read, after `close_reply_ms`).
 // NOTE: a second generation request on the same socket, which SwarmUI would run, gets
 // an error reply.
 template <class Socket>
-bool client_closed_during_linger(Socket& ws, std::int64_t linger_ms)
+bool client_closed_during_linger(Socket& ws, std::int64_t linger_ms, std::int64_t close_reply_ms)
 {
     pollfd waiting{};
     waiting.fd = beast::get_lowest_layer(ws).native_handle();
     waiting.events = POLLIN;
     if (linger_ms <= 0 || ::poll(&waiting, 1, static_cast<int>(linger_ms)) <= 0) {
         return false;
+    }
+    if (close_reply_ms > 0) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(close_reply_ms));
     }
     beast::flat_buffer buffer;
     beast::error_code error;
@@ -199,7 +205,7 @@ void serve_on(SwarmApi& api, const Config& config, NextLayer& next_layer,
             return;
         }
         send(ws, {{"socket_intention", "close"}});
-        if (client_closed_during_linger(ws, config.ws_linger_ms)) {
+        if (client_closed_during_linger(ws, config.ws_linger_ms, config.ws_close_reply_ms)) {
             api.count_ws_client_close();
             return;
         }
