@@ -27,18 +27,19 @@ bool is_escaped(std::string_view text, std::size_t quote, std::size_t string_sta
     return backslashes % 2 == 1;
 }
 
-// A value begins after '{', '[', ',' or ':' and ends before ',', ']', '}' or ':'.
-bool stands_alone(std::string_view text, std::size_t open, std::size_t close) {
+// True for a string that is a value, not a key: it begins after '[', ',' or ':' and ends
+// before ',', ']' or '}'. Keys stay, so duplicate keys resolve as the parser resolves them.
+bool is_value(std::string_view text, std::size_t open, std::size_t close) {
     std::size_t before = open;
     while (before > 0 && is_json_space(text[before - 1])) --before;
     if (before == 0) return false;
     const char prev = text[before - 1];
-    if (prev != '{' && prev != '[' && prev != ',' && prev != ':') return false;
+    if (prev != '[' && prev != ',' && prev != ':') return false;
     std::size_t after = close + 1;
     while (after < text.size() && is_json_space(text[after])) ++after;
     if (after >= text.size()) return false;
     const char next = text[after];
-    return next == ',' || next == ']' || next == '}' || next == ':';
+    return next == ',' || next == ']' || next == '}';
 }
 
 }  // namespace
@@ -56,7 +57,7 @@ std::optional<CutJson> cut_large_strings(std::string_view text, std::size_t min_
         if (close == std::string_view::npos) break;
         const std::size_t length = close - open - 1;
         if (length >= min_length && find_byte(text.substr(0, close), '\\', open + 1) == std::string_view::npos &&
-            stands_alone(text, open, close)) {
+            is_value(text, open, close)) {
             if (cut.spans.empty()) cut.rest.reserve(1024);
             cut.rest.append(text, copied, open + 1 - copied);
             cut.rest.append(kPlaceholderJson).append(std::to_string(cut.spans.size()));

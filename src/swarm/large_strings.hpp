@@ -29,7 +29,7 @@ struct CutJson {
     std::vector<TextSpan> spans;  // the cut values in text order; placeholder i is spans[i]
 };
 
-// Cuts every string value of `text` that is at least `min_length` bytes long and contains
+// Cuts every string value (not key) of `text` that is at least `min_length` bytes long and contains
 // no backslash. Returns nothing when there is no such value, and when the text already
 // contains the placeholder's prefix (so a worker cannot forge one). The scan trusts the quotes it
 // finds; text that is not valid JSON gives a `rest` that does not parse either.

@@ -13,7 +13,7 @@ namespace {
 using nlohmann::json;
 
 // Replaces every placeholder string in `value` by the text of its span; returns false
-// for a placeholder that names no span.
+// for a placeholder that names no span or is a key.
 bool put_back(json& value, std::string_view text, const swarmpod::swarm::CutJson& cut) {
     if (value.is_string()) {
         const auto index = swarmpod::swarm::cut_index(value.get_ref<const std::string&>());
@@ -23,13 +23,10 @@ bool put_back(json& value, std::string_view text, const swarmpod::swarm::CutJson
         return true;
     }
     if (value.is_object()) {
-        json rebuilt = json::object();
         for (auto& [key, member] : value.items()) {
-            json key_value = key;
-            if (!put_back(key_value, text, cut) || !put_back(member, text, cut)) return false;
-            rebuilt[key_value.get<std::string>()] = member;
+            // Keys are never cut.
+            if (swarmpod::swarm::cut_index(key) || !put_back(member, text, cut)) return false;
         }
-        value = std::move(rebuilt);
         return true;
     }
     if (value.is_array()) {

@@ -73,6 +73,20 @@ TEST(LargeStrings, PlaceholderInTextNotCut) {
     EXPECT_FALSE(cut_index(std::string("\0swarmpod-cut-1x", 16)).has_value());
 }
 
+// Keys are never cut, so a duplicate key still resolves to its last value.
+TEST(LargeStrings, KeysNotCut) {
+    const std::string long_key(40, 'k');
+    const std::string text = "{\"" + long_key + "\": 1, \"" + long_key + "\": 2, \"v\": \"" + long_key + "\"}";
+
+    const auto cut = cut_large_strings(text, kMin);
+
+    ASSERT_TRUE(cut.has_value());
+    ASSERT_EQ(cut->spans.size(), 1u);
+    const json rest = json::parse(cut->rest);
+    EXPECT_EQ(rest[long_key], 2);
+    EXPECT_EQ(cut_index(rest["v"].get<std::string>()), 0u);
+}
+
 // Text that is not JSON stays text that is not JSON.
 TEST(LargeStrings, BrokenTextStaysBroken) {
     const std::string long_value(40, 'a');
