@@ -8,6 +8,8 @@
 // - BM_DirectWebSocket: the same body over GenerateText2ImageWS with a plain Boost.Beast
 //   client (connect, upgrade with the token, request, messages until socket_intention
 //   "close", then the close handshake): the floor for the WebSocket paths.
+// - BM_DirectWebSocketOpenedAhead: the same on a socket connected and upgraded before the
+//   timed part and closed after it: the floor for a generation that finds a socket open.
 // - BM_ForwardHttp, BM_ForwardWebSocket: backend::forward_generation on a lease this
 //   program holds (request, images back, image validation; the SwarmUI session is opened
 //   once per transport and reused, as a pool lease does).
@@ -174,36 +176,83 @@ bool direct_post_new_connection() {
     return direct_post(client, f.direct_body());
 }
 
-bool direct_websocket() try {
+// A GenerateText2ImageWS socket of the direct client: connected, upgraded with the lease token.
+struct DirectSocket {
+    boost::asio::io_context io;
+    boost::beast::websocket::stream<boost::asio::ip::tcp::socket> ws{io};
+};
+
+std::unique_ptr<DirectSocket> open_direct_socket() {
     namespace net = boost::asio;
     namespace websocket = boost::beast::websocket;
     Fixture& f = fixture();
     const std::string authority = f.direct.url.substr(f.direct.url.find("://") + 3);
     const std::size_t colon = authority.rfind(':');
-    net::io_context io;
-    websocket::stream<net::ip::tcp::socket> ws(io);
-    ws.next_layer().connect(net::ip::tcp::endpoint(net::ip::make_address(authority.substr(0, colon)),
-                                                   static_cast<unsigned short>(std::stoi(authority.substr(colon + 1)))));
-    ws.next_layer().set_option(net::ip::tcp::no_delay(true));
+    auto socket = std::make_unique<DirectSocket>();
+    socket->ws.next_layer().connect(net::ip::tcp::endpoint(
+        net::ip::make_address(authority.substr(0, colon)), static_cast<unsigned short>(std::stoi(authority.substr(colon + 1)))));
+    socket->ws.next_layer().set_option(net::ip::tcp::no_delay(true));
     const std::string bearer = "Bearer " + f.direct.token;
-    ws.set_option(websocket::stream_base::decorator(
-        [&bearer](websocket::request_type& request) { request.set(boost::beast::http::field::authorization, bearer); }));
-    ws.handshake(authority, "/API/GenerateText2ImageWS");
-    ws.text(true);
-    ws.write(net::buffer(f.direct_body()));
+    socket->ws.set_option(websocket::stream_base::decorator(
+        [bearer](websocket::request_type& request) { request.set(boost::beast::http::field::authorization, bearer); }));
+    socket->ws.handshake(authority, "/API/GenerateText2ImageWS");
+    socket->ws.text(true);
+    return socket;
+}
+
+// Sends the request and reads every message until socket_intention "close"; returns
+// whether an image came.
+bool direct_exchange(DirectSocket& socket) {
+    socket.ws.write(boost::asio::buffer(fixture().direct_body()));
     bool image = false;
     for (;;) {
         boost::beast::flat_buffer buffer;
-        ws.read(buffer);
+        socket.ws.read(buffer);
         const std::string message = boost::beast::buffers_to_string(buffer.data());
         image = image || message.find("data:image/png;base64,") != std::string::npos;
         if (message.find("socket_intention") != std::string::npos) break;
     }
-    ws.close(websocket::close_code::normal);
+    return image;
+}
+
+bool direct_websocket() try {
+    const std::unique_ptr<DirectSocket> socket = open_direct_socket();
+    const bool image = direct_exchange(*socket);
+    socket->ws.close(boost::beast::websocket::close_code::normal);
     return image;
 } catch (const std::exception& error) {
     std::fprintf(stderr, "direct WebSocket generation failed: %s\n", error.what());
     return false;
+}
+
+// The socket of direct_websocket_opened_ahead, opened before its timed part and closed after.
+std::unique_ptr<DirectSocket>& ahead_socket() {
+    static std::unique_ptr<DirectSocket> socket;
+    return socket;
+}
+
+bool direct_websocket_opened_ahead() try {
+    if (!ahead_socket()) return false;
+    return direct_exchange(*ahead_socket());
+} catch (const std::exception& error) {
+    std::fprintf(stderr, "direct WebSocket generation on a socket opened ahead failed: %s\n", error.what());
+    return false;
+}
+
+void open_ahead_socket() {
+    try {
+        ahead_socket() = open_direct_socket();
+    } catch (const std::exception& error) {
+        std::fprintf(stderr, "opening a WebSocket ahead failed: %s\n", error.what());
+        ahead_socket().reset();
+    }
+}
+
+void close_ahead_socket() {
+    if (!ahead_socket()) return;
+    boost::beast::error_code ignored;
+    ahead_socket()->ws.close(boost::beast::websocket::close_code::normal, ignored);
+    ahead_socket().reset();
 }
 
 bool forward(bool websocket) {
@@ -235,7 +284,9 @@ bool generate(backend::Backend& backend) {
 
 struct Path {
     const char* name;
-    std::function<bool()> run;
+    std::function<bool()> run;        // the timed part
+    std::function<void()> before{};   // untimed, before each run
+    std::function<void()> after{};    // untimed, after each run
 };
 
 const std::vector<Path>& paths() {
@@ -243,6 +294,7 @@ const std::vector<Path>& paths() {
         {"direct_post", direct_post_kept_alive},
         {"direct_post_new_connection", direct_post_new_connection},
         {"direct_websocket", direct_websocket},
+        {"direct_websocket_opened_ahead", direct_websocket_opened_ahead, open_ahead_socket, close_ahead_socket},
         {"forward_http", [] { return forward(false); }},
         {"forward_websocket", [] { return forward(true); }},
         {"generate_http", [] { return generate(*fixture().http_backend); }},
@@ -257,7 +309,18 @@ void run_path(benchmark::State& state, const char* name) {
         std::find_if(all.begin(), all.end(), [&](const Path& path) { return std::string(path.name) == name; });
     fixture();
     for (auto _ : state) {
-        if (!found->run()) {
+        if (found->before) {
+            state.PauseTiming();
+            found->before();
+            state.ResumeTiming();
+        }
+        const bool ok = found->run();
+        if (found->after) {
+            state.PauseTiming();
+            found->after();
+            state.ResumeTiming();
+        }
+        if (!ok) {
             state.SkipWithError("the generation failed");
             break;
         }
@@ -272,6 +335,9 @@ void BM_DirectPostNewConnection(benchmark::State& state) {
 }
 void BM_DirectWebSocket(benchmark::State& state) {
     run_path(state, "direct_websocket");
+}
+void BM_DirectWebSocketOpenedAhead(benchmark::State& state) {
+    run_path(state, "direct_websocket_opened_ahead");
 }
 void BM_ForwardHttp(benchmark::State& state) {
     run_path(state, "forward_http");
@@ -301,9 +367,11 @@ void BM_WarmPathInterleaved(benchmark::State& state) {
         // The starting path rotates, so no path always runs right after the same other one.
         for (std::size_t i = 0; i < all.size(); ++i) {
             const Path& path = all[(turn + i) % all.size()];
+            if (path.before) path.before();
             const auto start = SteadyClock::now();
             const bool ok = path.run();
             samples[path.name].push_back(std::chrono::duration<double, std::milli>(SteadyClock::now() - start).count());
+            if (path.after) path.after();
             if (!ok) state.SkipWithError("a generation failed");
         }
         ++turn;
@@ -316,15 +384,18 @@ void BM_WarmPathInterleaved(benchmark::State& state) {
         if (name != "direct_post") state.counters[name + "_ratio"] = median / direct;
     }
     const double direct_websocket = percentile_ms(samples["direct_websocket"], 0.5);
+    const double opened_ahead = percentile_ms(samples["direct_websocket_opened_ahead"], 0.5);
     for (const char* name : {"forward_websocket", "generate_websocket"}) {
         state.counters[std::string(name) + "_ratio_to_direct_websocket"] =
             percentile_ms(samples[name], 0.5) / direct_websocket;
+        state.counters[std::string(name) + "_ratio_to_opened_ahead"] = percentile_ms(samples[name], 0.5) / opened_ahead;
     }
 }
 
 BENCHMARK(BM_DirectPost)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_DirectPostNewConnection)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_DirectWebSocket)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_DirectWebSocketOpenedAhead)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_ForwardHttp)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_ForwardWebSocket)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_GenerateHttp)->Unit(benchmark::kMillisecond)->UseRealTime();
