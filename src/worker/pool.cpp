@@ -183,7 +183,8 @@ std::optional<double> WorkerPool::generation_estimate_locked() const {
 // that will be free first (warm now, starting after the rest of its cold start, busy
 // after the rest of its generation); a new worker is started only when it would save a
 // request more waiting than one cold start. A worker's boot is billed, so saving less
-// than that is not worth it.
+// than that is not worth it. While either time is still assumed, the saving must be twice
+// that, because a wrong guess would bill a whole boot for nothing.
 int WorkerPool::workers_to_start_locked() const {
     int starting = 0;
     for (const auto& slot : slots_) starting += slot->state == SlotState::starting && !slot->withdraw.cancelled();
@@ -192,6 +193,7 @@ int WorkerPool::workers_to_start_locked() const {
     // requests does not start one billed worker each.
     std::optional<double> cold = settings_.cold_start_estimate ? settings_.cold_start_estimate() : std::nullopt;
     std::optional<double> generation = generation_estimate_locked();
+    const bool assumed = !cold || !generation;
     if (!cold) cold = std::min(60.0, settings_.startup_timeout_sec / 2.0);
     if (!generation) generation = std::min(10.0, settings_.generation_timeout_sec / 10.0);
 
@@ -208,10 +210,11 @@ int WorkerPool::workers_to_start_locked() const {
             case SlotState::releasing: break;
         }
     }
+    const double worth_a_boot = assumed ? 2 * *cold : *cold;
     int to_start = 0;
     for (int request = 0; request < waiters_; ++request) {
         auto earliest = std::min_element(free_in.begin(), free_in.end());
-        if (earliest == free_in.end() || *earliest - *cold > *cold) {
+        if (earliest == free_in.end() || *earliest - *cold > worth_a_boot) {
             ++to_start;
             free_in.push_back(*cold + *generation);
         } else {

@@ -553,6 +553,23 @@ TEST(WorkerPool, PersistedTimesShapeTheFirstBurst) {
 
 namespace {
 
+// Before any time of the endpoint is measured, the pool assumes a 2 s cold start (half of
+// StartupTimeoutSec 4) and a 1.5 s generation (a tenth of GenerationTimeoutSec 15). Three
+// requests at once: the third would wait 5 s on the first worker, 3 s more than on a new
+// one. That is more than one cold start but not two, so on assumed times the pool queues
+// all three on one worker rather than bill a second boot for a guess.
+TEST(WorkerPool, AssumedTimesNeedTwiceTheSaving) {
+    EmulatorProcess emulator({"--protocol", "v2", "--cold-start-ms", "2000", "--generation-ms", "100",
+                              "--max-workers", "3"});
+    const json workers = workers_for_burst(
+        emulator, "\"MaxConcurrent\": 3, \"KeepWarmSec\": 2, \"StartupTimeoutSec\": 4, \"GenerationTimeoutSec\": 15", 3);
+    EXPECT_EQ(workers.size(), 1u) << workers.dump();
+}
+
+}  // namespace
+
+namespace {
+
 // A worker image that crashes at boot leaves the lease job queued. While it waits, the
 // pool reads the endpoint's /health and tells the user why, instead of only timing out.
 TEST(WorkerPool, CrashLoopingImageIsDiagnosed) {
