@@ -34,6 +34,12 @@ extern "C" void handle_interrupt(int signal_number) {
 void install_interrupt_handlers() {
     std::signal(SIGINT, handle_interrupt);
     std::signal(SIGTERM, handle_interrupt);
+    // A closed terminal or SSH session sends SIGHUP, whose default action would end the
+    // process with the RunPod job still billing.
+    std::signal(SIGHUP, handle_interrupt);
+    // A closed pipe on stdout or stderr (`swarmpod ... | head`) would end the process at its
+    // next write in the same way. Ignored, the write fails and the generation goes on.
+    std::signal(SIGPIPE, SIG_IGN);
 }
 
 int received_signal() {

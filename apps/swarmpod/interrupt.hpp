@@ -1,5 +1,5 @@
-// Ctrl-C handling: the first SIGINT or SIGTERM cancels the generation so the library
-// ends the billed RunPod job; a second one exits at once.
+// Ctrl-C handling: the first SIGINT, SIGTERM or SIGHUP cancels the generation so the
+// library ends the billed RunPod job; a second one exits at once. SIGPIPE is ignored.
 #pragma once
 
 #include <swarmpod/swarmpod.h>
@@ -11,12 +11,13 @@
 
 namespace swarmpod_cli {
 
-// Installs the SIGINT and SIGTERM handlers for the rest of the process. The handler
-// only records the signal. A second signal writes one error line and exits with
+// Installs the SIGINT, SIGTERM and SIGHUP handlers for the rest of the process and
+// ignores SIGPIPE, so that no signal but SIGKILL ends it with a job still running. The
+// handler only records the signal. A second signal writes one error line and exits with
 // 128 + the signal number, without ending the RunPod job.
 void install_interrupt_handlers();
 
-// Returns the first signal received (SIGINT or SIGTERM), or 0.
+// Returns the first signal received (SIGINT, SIGTERM or SIGHUP), or 0.
 int received_signal();
 
 // Watches for the recorded signal on its own thread and, when it arrives, runs

@@ -1,0 +1,164 @@
+// The swarmpod CLI under the signals a terminal session sends: a hang-up cancels the
+// generation like Ctrl-C, and a closed output pipe does not end the process. In both cases
+// the emulator's ledger must show no job left running.
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "integration/emulator_process.hpp"
+
+extern char** environ;
+
+namespace {
+
+using nlohmann::json;
+using swarmpod::testing::EmulatorProcess;
+
+struct Child {
+    pid_t pid = -1;
+    int out = -1;  // read ends of the child's stdout and stderr
+    int err = -1;
+};
+
+// Starts `args` with stdout and stderr on pipes and SIGPIPE, SIGHUP, SIGINT and SIGTERM
+// at their default actions, whatever this test process does with them.
+Child spawn_child(const std::vector<std::string>& args, const std::string& cache) {
+    std::vector<std::string> environment;
+    for (char** entry = environ; *entry != nullptr; ++entry) {
+        const std::string text(*entry);
+        if (text.rfind("XDG_CACHE_HOME=", 0) != 0 && text.rfind("RUNPOD_API_KEY=", 0) != 0) environment.push_back(text);
+    }
+    environment.push_back("XDG_CACHE_HOME=" + cache);
+    environment.push_back("RUNPOD_API_KEY=test-key");
+    std::vector<std::string> argv_storage = args;
+    std::vector<char*> argv;
+    for (auto& arg : argv_storage) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    std::vector<char*> envp;
+    for (auto& entry : environment) envp.push_back(entry.data());
+    envp.push_back(nullptr);
+
+    int out_pipe[2];
+    int err_pipe[2];
+    if (pipe(out_pipe) != 0 || pipe(err_pipe) != 0) throw std::runtime_error("pipe failed");
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
+    posix_spawn_file_actions_addclose(&actions, out_pipe[0]);
+    posix_spawn_file_actions_addclose(&actions, err_pipe[0]);
+    posix_spawnattr_t attributes;
+    posix_spawnattr_init(&attributes);
+    sigset_t defaults;
+    sigemptyset(&defaults);
+    for (int signal_number : {SIGPIPE, SIGHUP, SIGINT, SIGTERM}) sigaddset(&defaults, signal_number);
+    posix_spawnattr_setsigdefault(&attributes, &defaults);
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawnattr_setsigmask(&attributes, &none);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    Child child;
+    const int spawned = posix_spawn(&child.pid, argv[0], &actions, &attributes, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attributes);
+    close(out_pipe[1]);
+    close(err_pipe[1]);
+    if (spawned != 0) throw std::runtime_error("cannot start " + args[0]);
+    child.out = out_pipe[0];
+    child.err = err_pipe[0];
+    return child;
+}
+
+// Waits for the child to end and returns its exit status, or 128 + the signal that ended
+// it; kills it and returns -1 after `timeout_ms`. Output is read and dropped meanwhile
+// unless the pipes were closed.
+int wait_exit(Child& child, int timeout_ms) {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (std::chrono::steady_clock::now() < give_up) {
+        int status = 0;
+        if (waitpid(child.pid, &status, WNOHANG) == child.pid) {
+            return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+        }
+        for (int fd : {child.out, child.err}) {
+            if (fd < 0) continue;
+            pollfd ready{fd, POLLIN, 0};
+            char buffer[4096];
+            if (poll(&ready, 1, 0) > 0 && read(fd, buffer, sizeof buffer) < 0) break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    kill(child.pid, SIGKILL);
+    waitpid(child.pid, nullptr, 0);
+    return -1;
+}
+
+void close_pipes(Child& child) {
+    for (int* fd : {&child.out, &child.err}) {
+        if (*fd >= 0) close(*fd);
+        *fd = -1;
+    }
+}
+
+bool nothing_runs(const json& ledger) {
+    return ledger.value("running_jobs", -1) == 0 && ledger.value("queued_jobs", -1) == 0;
+}
+
+class CliSignals : public ::testing::Test {
+protected:
+    void SetUp() override {
+        directory_ = std::filesystem::temp_directory_path() / ("swarmpod-cli-signals-" + std::to_string(getpid()));
+        std::filesystem::create_directories(directory_);
+    }
+    void TearDown() override { std::filesystem::remove_all(directory_); }
+
+    std::vector<std::string> generate_args(const EmulatorProcess& emulator) const {
+        return {SWARMPOD_CLI_PATH, "generate", "--endpoint", "test-endpoint", "--api-base", emulator.api_base(),
+                "--allow-insecure-worker-urls", "--prompt", "a red fox", "--width", "64", "--height", "64",
+                "--poll-interval-ms", "100", "--out", (directory_ / "fox.png").string()};
+    }
+
+    std::filesystem::path directory_;
+};
+
+// A closed terminal sends SIGHUP. Its default action ended the CLI with the lease job
+// still billing; it now cancels the generation as Ctrl-C does, and exits with 129.
+TEST_F(CliSignals, HangUpEndsTheJob) {
+    EmulatorProcess emulator({"--protocol", "v2", "--cold-start-ms", "200", "--generation-ms", "5000"});
+    Child child = spawn_child(generate_args(emulator), (directory_ / "cache").string());
+
+    // Hang up once the worker generates.
+    const json busy = emulator.wait_for_ledger([](const json& l) { return l.value("generations", 0) >= 1; }, 15000);
+    ASSERT_GE(busy.value("generations", 0), 1) << busy.dump();
+    kill(child.pid, SIGHUP);
+
+    EXPECT_EQ(wait_exit(child, 10000), 128 + SIGHUP);
+    close_pipes(child);
+    const json ledger = emulator.wait_for_ledger(nothing_runs, 5000);
+    EXPECT_TRUE(nothing_runs(ledger)) << ledger.dump();
+}
+
+// `swarmpod generate ... | head -1`: the reader is gone before the CLI writes its progress.
+// SIGPIPE ended the CLI mid-generation with the job still billing; the generation now
+// finishes, the image is saved and the job ends.
+TEST_F(CliSignals, ClosedOutputPipeDoesNotLeaveJob) {
+    EmulatorProcess emulator({"--protocol", "v2", "--cold-start-ms", "200", "--generation-ms", "300"});
+    Child child = spawn_child(generate_args(emulator), (directory_ / "cache").string());
+    close_pipes(child);
+
+    EXPECT_EQ(wait_exit(child, 30000), 0);
+    EXPECT_TRUE(std::filesystem::exists(directory_ / "fox.png"));
+    const json ledger = emulator.wait_for_ledger(nothing_runs, 5000);
+    EXPECT_TRUE(nothing_runs(ledger)) << ledger.dump();
+}
+
+}  // namespace
