@@ -185,7 +185,7 @@ std::vector<OptionSpec> generate_specs(GenerateOptions &o) {
         {"--poll-interval-ms", "N", "milliseconds between RunPod status polls,\n50 to 60000 (library default 2000)",
          [&o](const std::string &v) { o.poll_interval_ms = parse_in_range(v, "--poll-interval-ms", kPollIntervalMs); }},
         {"--keep-warm", "SEC",
-         "seconds the library holds the worker after a\ngeneration, 0 to 3600 (library default 10);\n"
+         "seconds the library holds the worker after a\ngeneration, 0 to 3600 (library default 5);\n"
          "the CLI releases it on exit anyway",
          [&o](const std::string &v) { o.keep_warm_sec = parse_in_range(v, "--keep-warm", kKeepWarmSec); }},
     });

@@ -1,7 +1,7 @@
 // Bursty trace: 3 bursts of 8 one-image generations, bursts 120 s apart, each burst's
 // arrivals spread evenly over 10 s. The endpoint has a 60 s cold start, a 5 s idle
 // timeout, and each generation is 5 s of GPU work. All emulator times are divided by
-// --scale so a run takes well under a minute. Billed seconds and times to image are
+// --scale so a run takes about a minute and a half. Billed seconds and times to image are
 // multiplied back and printed in unscaled seconds.
 //
 // Each configuration runs against its own emulator process; --parallel of them run at
@@ -12,8 +12,8 @@
 // timeout (up to 60 s) as cold start and a tenth of the generation timeout (up to 10 s)
 // as generation. Scaled this way, those are the 60 s and 10 s of the default timeouts.
 //
-// Usage: swarmpod_bench_pool_bursty_trace [--scale 10] [--protocol v2] [--parallel 4]
-//        [--poll-ms 2000/scale] [--configs "10:8,10:8:returning,..."]
+// Usage: swarmpod_bench_pool_bursty_trace [--scale 5] [--protocol v2] [--parallel 4]
+//        [--poll-ms 2000/scale] [--configs "5:8,5:8:returning,..."]
 // where each configuration is KeepWarmSec (unscaled seconds, a multiple of --scale),
 // MaxConcurrent and optionally "returning". A returning backend starts with the cold
 // starts and generation times that one earlier run of the same trace saved, as after a
@@ -40,8 +40,8 @@ constexpr double kBurstPeriodSec = 120;
 constexpr double kColdStartSec = 60;
 constexpr double kGenerationSec = 5;
 constexpr double kIdleTimeoutSec = 5;
-// A worker stops this long after its lease job is cancelled: 100 ms, the emulator's
-// default, at the default scale of 10.
+// A worker stops this long after its lease job is cancelled (the emulator's default is
+// 100 ms, so 1 s at a scale of 10).
 constexpr double kCancelStopSec = 1;
 
 std::vector<double> arrivals_sec() {
@@ -205,12 +205,13 @@ std::pair<double, int> oracle_no_wait() {
 }  // namespace
 
 int main(int argc, char** argv) {
-    const int scale = int_option(argc, argv, "--scale", 10);
+    // At 5, the default KeepWarmSec of 5 s is one whole second of emulator time.
+    const int scale = int_option(argc, argv, "--scale", 5);
     const std::string protocol = string_option(argc, argv, "--protocol", "v2");
     const int parallel = std::max(1, int_option(argc, argv, "--parallel", 4));
     const int poll_ms = int_option(argc, argv, "--poll-ms", 2000 / scale);
     const std::string default_list =
-        "10:8,10:8:returning,0:8,0:8:returning,10:2,20:8,30:8,60:8,120:8";
+        "5:8,5:8:returning,10:8,10:8:returning,0:8,0:8:returning,5:2,30:8,60:8";
     const std::vector<Setting> settings = parse_settings(string_option(argc, argv, "--configs", default_list), scale);
 
     std::printf("# pool_bursty_trace: %s\n", machine_description().c_str());

@@ -26,7 +26,7 @@ struct Config {
     // off when the next request comes within it. 10 s covers requests a few seconds
     // apart. On a bursty trace (docs/benchmarks.md) 20 and 30 s billed 11-26% more than
     // 10 s for the same latency.
-    int keep_warm_sec = 10;
+    int keep_warm_sec = 5;
     WorkerProtocol worker_protocol = WorkerProtocol::automatic;
     bool allow_insecure_worker_urls = false;
     std::string ca_bundle;

@@ -183,8 +183,8 @@ std::optional<double> WorkerPool::generation_estimate_locked() const {
 // that will be free first (warm now, starting after the rest of its cold start, busy
 // after the rest of its generation); a new worker is started only when it would save a
 // request more waiting than one cold start. A worker's boot is billed, so saving less
-// than that is not worth it. While either time is still assumed, the saving must be twice
-// that, because a wrong guess would bill a whole boot for nothing.
+// than that is not worth it. While either time is still assumed, the saving must beat one
+// cold start by 10%, so a tie on guessed times does not bill a whole boot.
 int WorkerPool::workers_to_start_locked() const {
     int starting = 0;
     for (const auto& slot : slots_) starting += slot->state == SlotState::starting && !slot->withdraw.cancelled();
@@ -210,7 +210,7 @@ int WorkerPool::workers_to_start_locked() const {
             case SlotState::releasing: break;
         }
     }
-    const double worth_a_boot = assumed ? 2 * *cold : *cold;
+    const double worth_a_boot = assumed ? 1.1 * *cold : *cold;
     int to_start = 0;
     for (int request = 0; request < waiters_; ++request) {
         auto earliest = std::min_element(free_in.begin(), free_in.end());

@@ -254,7 +254,7 @@ TEST_F(CliBadInput, HelpGivesTimeoutRanges) {
 
     EXPECT_EQ(result.exit_code, 0);
     for (const char* range : {"1 to 3600 (library default 120)", "1 to 86400 (library", "50 to 60000 (library",
-                              "0 to 3600 (library default 10)"}) {
+                              "0 to 3600 (library default 5)"}) {
         EXPECT_TRUE(contains(result.out, range)) << range << " missing in:\n" << result.out;
     }
 }

@@ -553,16 +553,17 @@ TEST(WorkerPool, PersistedTimesShapeTheFirstBurst) {
 
 namespace {
 
-// Before any time of the endpoint is measured, the pool assumes a 2 s cold start (half of
-// StartupTimeoutSec 4) and a 1.5 s generation (a tenth of GenerationTimeoutSec 15). Three
-// requests at once: the third would wait 5 s on the first worker, 3 s more than on a new
-// one. That is more than one cold start but not two, so on assumed times the pool queues
-// all three on one worker rather than bill a second boot for a guess.
-TEST(WorkerPool, AssumedTimesNeedTwiceTheSaving) {
-    EmulatorProcess emulator({"--protocol", "v2", "--cold-start-ms", "2000", "--generation-ms", "100",
+// Before any time of the endpoint is measured, the pool assumes a 10 s cold start (half of
+// StartupTimeoutSec 20) and a 5.2 s generation (a tenth of GenerationTimeoutSec 52). Three
+// requests at once: the third would wait 20.4 s on the first worker, 10.4 s more than on a
+// new one. That beats one cold start, but by less than 10%, so on assumed times the pool
+// queues all three on one worker. Once the first worker is ready (6 s cold start), the
+// third would save 4.4 s, less than that cold start.
+TEST(WorkerPool, AssumedTimesNeedLargerSaving) {
+    EmulatorProcess emulator({"--protocol", "v2", "--cold-start-ms", "6000", "--generation-ms", "100",
                               "--max-workers", "3"});
     const json workers = workers_for_burst(
-        emulator, "\"MaxConcurrent\": 3, \"KeepWarmSec\": 2, \"StartupTimeoutSec\": 4, \"GenerationTimeoutSec\": 15", 3);
+        emulator, "\"MaxConcurrent\": 3, \"KeepWarmSec\": 2, \"StartupTimeoutSec\": 20, \"GenerationTimeoutSec\": 52", 3);
     EXPECT_EQ(workers.size(), 1u) << workers.dump();
 }
 

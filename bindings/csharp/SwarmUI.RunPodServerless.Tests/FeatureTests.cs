@@ -230,7 +230,7 @@ public sealed class FeatureTests(EmulatorFixture fixture)
         Assert.Equal(200, settings.GenerationTimeoutSec);
         Assert.Equal("", settings.RunPodApiKey);
         Assert.False(settings.AutoRefresh);
-        Assert.Equal(10, settings.KeepWarmSec);
+        Assert.Equal(5, settings.KeepWarmSec);
         Assert.Equal("auto", settings.WorkerProtocol);
         Assert.Equal(0, settings.CostPerGpuSecond);
         Assert.Equal("https://api.runpod.ai/v2", settings.ApiBaseUrl);

@@ -44,8 +44,8 @@ public partial class RunPodServerlessBackend
         public bool AutoRefresh = false;
 
         /// <summary>Time a worker is kept after a generation, in seconds.</summary>
-        [ConfigComment("Seconds a worker is kept after a generation (0 to 3600) so the next one skips the cold start. The worker bills for this time.")]
-        public int KeepWarmSec = 10;
+        [ConfigComment("Seconds a worker is kept after a generation (0 to 3600) so the next one skips the cold start. The worker bills for this time. For an interactive session, where the next prompt often comes 10 to 60 s later, raise it to about 60.")]
+        public int KeepWarmSec = 5;
 
         /// <summary>Worker protocol: auto, v1 or v2.</summary>
         [ConfigComment("Protocol of the worker image: 'auto' detects it from the worker's reply; choose 'v1' or 'v2' only if detection fails.")]
