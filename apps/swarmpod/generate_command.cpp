@@ -189,7 +189,7 @@ void print_json_summary(GenerateOutcome &outcome, const GenerateContext &context
         images.push_back(image_summary(summary, image));
     }
     summary["images"] = std::move(images);
-    std::cout << redact(summary.dump(2)) << '\n' << std::flush;
+    std::cout << redact(summary.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)) << '\n' << std::flush;
 }
 
 void print_written_images(const ImageWriter &writer) {

@@ -16,7 +16,7 @@ namespace {
 
 // Formats a JSON value for one line of human output: strings without quotes.
 std::string plain(const nlohmann::json &value) {
-    return value.is_string() ? value.get<std::string>() : value.dump();
+    return value.is_string() ? value.get<std::string>() : value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 // Prints "label: key=value key=value" for an object of counters such as
@@ -84,7 +84,7 @@ int run_health(const HealthOptions &options) {
         failure.message = with_flag_hint(failure.status, failure.message);
         if (connection.json) {
             const nlohmann::json summary = {{"status", status_name(failure.status)}, {"error", failure.message}};
-            std::cout << redact(summary.dump(2)) << '\n' << std::flush;
+            std::cout << redact(summary.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)) << '\n' << std::flush;
         }
         print_error(failure.message);
         return exit_code_for_status(failure.status);
@@ -100,7 +100,7 @@ int run_health(const HealthOptions &options) {
         if (!health.contains("status")) {
             health["status"] = "ok";
         }
-        std::cout << redact(health.dump(2)) << '\n' << std::flush;
+        std::cout << redact(health.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)) << '\n' << std::flush;
     } else {
         print_health(health);
     }

@@ -16,6 +16,7 @@
 #include "backend/config.hpp"
 #include "core/cancel.hpp"
 #include "core/error.hpp"
+#include "core/utf8.hpp"
 #include "core/json_limits.hpp"
 #include "log/log.hpp"
 
@@ -46,7 +47,8 @@ thread_local std::string t_last_error;
 constexpr std::size_t kMaxRequestBytes = 256u * 1024u * 1024u;
 
 int32_t fail(Status status, const std::string& message) {
-    t_last_error = swarmpod::log::redact(message);
+    // Messages quote worker and RunPod text, which need not be UTF-8; the header promises it.
+    t_last_error = swarmpod::log::redact(swarmpod::to_valid_utf8(message));
     return static_cast<int32_t>(status);
 }
 
@@ -217,7 +219,7 @@ int32_t swarmpod_generate(swarmpod_backend* backend, const char* request_json, c
         swarmpod::backend::Callbacks hooks;
         if (callbacks != nullptr && callbacks->on_progress != nullptr) {
             hooks.on_progress = [callbacks](const swarmpod::backend::ProgressEvent& event) {
-                const std::string json = swarmpod::backend::to_json(event).dump();
+                const std::string json = swarmpod::backend::to_json(event).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
                 swarmpod_progress view{};
                 view.struct_size = sizeof(swarmpod_progress);
                 view.phase = static_cast<int32_t>(event.phase);
@@ -263,7 +265,7 @@ int32_t swarmpod_generate(swarmpod_backend* backend, const char* request_json, c
             } else {
                 summary["status_code"] = 0;
             }
-            *out_result_json = copy_out(swarmpod::log::redact(summary.dump()));
+            *out_result_json = copy_out(swarmpod::log::redact(summary.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
         } catch (...) {
             *out_result_json = nullptr;
         }
@@ -277,7 +279,7 @@ int32_t swarmpod_endpoint_health(swarmpod_backend* backend, const char* api_key,
         require_backend(backend);
         require(out_json != nullptr, "out_json is NULL: pass the address of a char* to receive the JSON.");
         const std::string key = api_key == nullptr ? std::string() : checked_string(api_key, "api_key", 4096);
-        *out_json = copy_out(backend->impl->endpoint_health(key).dump());
+        *out_json = copy_out(backend->impl->endpoint_health(key).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     });
 }
 
@@ -286,7 +288,7 @@ int32_t swarmpod_backend_status(swarmpod_backend* backend, char** out_json) {
     return guarded([&] {
         require_backend(backend);
         require(out_json != nullptr, "out_json is NULL: pass the address of a char* to receive the JSON.");
-        *out_json = copy_out(swarmpod::log::redact(backend->impl->status().dump()));
+        *out_json = copy_out(swarmpod::log::redact(backend->impl->status().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
     });
 }
 
@@ -310,7 +312,7 @@ int32_t swarmpod_backend_list_models(swarmpod_backend* backend, const char* subt
         const std::string type = checked_string(subtype, "subtype", 256);
         require(refresh == 0 || refresh == 1, "refresh must be 0 (cache only) or 1 (read the list from a worker).");
         const std::string key = api_key == nullptr ? std::string() : checked_string(api_key, "api_key", 4096);
-        *out_json = copy_out(swarmpod::log::redact(backend->impl->list_models(type, refresh == 1, key).dump()));
+        *out_json = copy_out(swarmpod::log::redact(backend->impl->list_models(type, refresh == 1, key).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
     });
 }
 
@@ -319,7 +321,7 @@ int32_t swarmpod_backend_features(swarmpod_backend* backend, char** out_json) {
     return guarded([&] {
         require_backend(backend);
         require(out_json != nullptr, "out_json is NULL: pass the address of a char* to receive the JSON.");
-        *out_json = copy_out(backend->impl->features().dump());
+        *out_json = copy_out(backend->impl->features().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     });
 }
 

@@ -7,6 +7,7 @@
 
 #include "integration/abi_session.hpp"
 #include "integration/emulator_process.hpp"
+#include "unit/loopback_server.hpp"
 
 namespace {
 
@@ -19,6 +20,28 @@ using swarmpod::testing::generate;
 
 const char* kConfig = R"({"EndpointId": "test-endpoint", "ApiBaseUrl": "http://127.0.0.1:9/v2"})";
 const char* kRequest = R"({"prompt": "x", "images": 1})";
+
+// True when `text` is valid UTF-8 (no stray, truncated, overlong or surrogate sequences).
+bool is_valid_utf8(const std::string& text) {
+    std::size_t at = 0;
+    while (at < text.size()) {
+        const auto lead = static_cast<unsigned char>(text[at]);
+        std::size_t length = lead < 0x80 ? 1 : lead >= 0xC2 && lead <= 0xDF ? 2 : lead >= 0xE0 && lead <= 0xEF ? 3
+                                           : lead >= 0xF0 && lead <= 0xF4 ? 4 : 0;
+        if (length == 0 || at + length > text.size()) return false;
+        const auto second = static_cast<unsigned char>(text[at + 1 < text.size() ? at + 1 : at]);
+        if (length > 1 && ((lead == 0xE0 && second < 0xA0) || (lead == 0xED && second > 0x9F) ||
+                           (lead == 0xF0 && second < 0x90) || (lead == 0xF4 && second > 0x8F))) {
+            return false;
+        }
+        for (std::size_t i = 1; i < length; ++i) {
+            const auto next = static_cast<unsigned char>(text[at + i]);
+            if (next < 0x80 || next > 0xBF) return false;
+        }
+        at += length;
+    }
+    return true;
+}
 
 std::string nested_arrays(std::size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
 
@@ -110,6 +133,33 @@ TEST(AbiBadInput, GenerateInvalidUtf8Request) {
     const std::string truncated = "{\"prompt\": \"\xe2\x82\", \"images\": 1}";
     EXPECT_EQ(swarmpod_generate(backend.get(), truncated.c_str(), "k", nullptr, nullptr, nullptr),
               SWARMPOD_E_INVALID_ARGUMENT);
+}
+
+// RunPod's (or a worker's) reply text reaches the error message and the result JSON. When it
+// is not UTF-8, the bytes are replaced, so the message is valid UTF-8 as the header promises
+// and the result JSON can still be made (it was NULL, and the CLI's --json printed nothing).
+TEST(AbiBadInput, InvalidUtf8ReplyStillGivesResultJson) {
+    swarmpod::test::LoopbackServer runpod;
+    runpod.server().Post(R"(/v2/test-endpoint/run)", [](const httplib::Request&, httplib::Response& reply) {
+        reply.status = 400;
+        reply.set_content("{\"error\": \"bad \xff\xfe input \xc3\"}", "application/json");
+    });
+    runpod.start();
+    Backend backend(R"({"EndpointId": "test-endpoint", "WorkerProtocol": "v2", "ApiBaseUrl": "http://127.0.0.1:)" +
+                    std::to_string(runpod.port()) + R"(/v2"})");
+    char* result = nullptr;
+
+    const int32_t status = swarmpod_generate(backend.get(), kRequest, "test-key", nullptr, nullptr, &result);
+
+    EXPECT_NE(status, SWARMPOD_OK);
+    const std::string message = swarmpod_last_error_message();
+    EXPECT_TRUE(is_valid_utf8(message)) << message;
+    EXPECT_NE(message.find("bad \xEF\xBF\xBD\xEF\xBF\xBD input"), std::string::npos) << message;
+    ASSERT_NE(result, nullptr);
+    const json summary = json::parse(result);
+    swarmpod_string_free(result);
+    EXPECT_EQ(summary.value("status_code", 0), status);
+    EXPECT_EQ(summary.value("error", ""), message);
 }
 
 TEST(AbiBadInput, GenerateDeeplyNestedRequest) {
