@@ -21,6 +21,13 @@ int generate_over_http(Generation& generation, swarm::Client& worker, nlohmann::
                             " because it was silent too long (HTTP 524; RunPod cuts after about 100 s). Set "
                             "UseWebSocket to true: the WebSocket route sends progress and keep-alive messages.");
         }
+        if (error.status() == Status::too_large) {
+            throw Error(Status::too_large,
+                        "The GenerateText2Image reply of worker " + generation.worker_id() +
+                            " is too large to receive over HTTP, which carries every image in one reply (" + text +
+                            "). Set UseWebSocket to true, which receives one image at a time, or ask for fewer or "
+                            "smaller images per request.");
+        }
         throw;
     }
     for (std::size_t index = 0; index < results.size(); ++index) {

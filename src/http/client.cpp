@@ -263,7 +263,8 @@ TransportFailure describe_failure(CURLcode code, CURL* easy, const char* error_b
     if (state.too_large) {
         failure.status = Status::too_large;
         failure.message = "response from " + host + " is larger than the limit of " +
-                          std::to_string(max_response_bytes) + " bytes (max_response_bytes)";
+                          std::to_string(max_response_bytes / (1024 * 1024)) + " MiB (" +
+                          std::to_string(max_response_bytes) + " bytes)";
         return failure;
     }
 
