@@ -7,9 +7,6 @@
 
 #include <poll.h>
 
-#include <chrono>
-#include <thread>
-
 #include "util.hpp"
 
 namespace emulator {
@@ -130,7 +127,12 @@ bool client_closed_during_linger(Socket& ws, std::int64_t linger_ms, std::int64_
         return false;
     }
     if (close_reply_ms > 0) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(close_reply_ms));
+        // With no events asked, poll returns early only on a hang-up or an error, which is what
+        // HttpServer::stop causes when it shuts the socket down: the worker's stop does not
+        // wait out the delay.
+        pollfd stopping{};
+        stopping.fd = waiting.fd;
+        ::poll(&stopping, 1, static_cast<int>(close_reply_ms));
     }
     beast::flat_buffer buffer;
     beast::error_code error;
