@@ -87,7 +87,8 @@ SWARMPOD_API const char *SWARMPOD_CALL swarmpod_version_string(void);
 #define SWARMPOD_E_WORKER (-14)
 /* The worker reported a URL outside the allow-list; nothing was sent there. */
 #define SWARMPOD_E_WORKER_URL_REJECTED (-15)
-/* An image from the worker is corrupt, truncated or of the wrong type. */
+/* An image from the worker is corrupt, truncated or of the wrong type. The request's other
+ * images are still received and handed to on_image before this is returned. */
 #define SWARMPOD_E_IMAGE_INVALID (-16)
 /* No RunPod API key was given in the config or for the call. */
 #define SWARMPOD_E_NO_API_KEY (-17)

@@ -91,8 +91,14 @@ void Generation::deliver_image(int batch_index, std::string_view reference, std:
         }
     } catch (const Error& error) {
         if (error.status() != Status::image_invalid) throw;
-        throw Error(Status::image_invalid, "The image at batch index " + std::to_string(batch_index) +
-                                               " from worker " + worker_id() + " is invalid: " + error.what());
+        // The request's other images are still received and handed on, because they are
+        // billed as well; the error comes at the end.
+        const std::string text = "The image at batch index " + std::to_string(batch_index) + " from worker " +
+                                 worker_id() + " is invalid: " + error.what();
+        SP_WARN("{}", text);
+        if (first_invalid_.empty()) first_invalid_ = text;
+        ++invalid_;
+        return;
     }
     if (image.info.format.empty()) {
         SP_WARN("Passing on an image of type {} from worker {} unchecked (batch index {})", image.mime,
@@ -130,6 +136,13 @@ Error Generation::cancelled_error() {
 }
 
 void Generation::check_all_delivered() const {
+    if (!first_invalid_.empty()) {
+        const std::string others = invalid_ > 1 ? " (" + std::to_string(invalid_) + " invalid images in all)" : "";
+        std::string first = first_invalid_;
+        if (!first.empty() && first.back() == '.') first.pop_back();
+        throw Error(Status::image_invalid, first + others + ". The other " + std::to_string(delivered_) +
+                                               " image(s) of the request were delivered.");
+    }
     if (delivered_ >= images_) return;
     throw Error(Status::worker, "The worker " + worker_id() + " returned " + std::to_string(delivered_) + " of " +
                                     std::to_string(images_) + " requested image(s) and reported no error.");

@@ -31,6 +31,8 @@ public:
 
     int images() const { return images_; }
     int delivered() const { return delivered_; }
+    // Images that arrived, handed on or invalid.
+    int received() const { return delivered_ + invalid_; }
     Deadline deadline() const { return deadline_; }
     const std::string& worker_id() const { return context_.lease.worker_id; }
     CancelToken& cancel() const { return context_.cancel; }
@@ -39,8 +41,9 @@ public:
                   std::vector<uint8_t> preview = {}, std::string preview_mime = {});
 
     // Decodes and validates one image (a data URL or a saved path), then hands it to
-    // the host at once. Throws Error(image_invalid) naming the batch index. The data URL
-    // is freed before the host sees the image.
+    // the host at once. An invalid image is not handed on: check_all_delivered then throws
+    // Error(image_invalid) naming its batch index, after the request's other images came.
+    // The data URL is freed before the host sees the image.
     void deliver(int batch_index, std::string reference, std::string metadata);
     // The same for an image read in place, which its owner frees.
     void deliver(int batch_index, std::string_view reference, std::string metadata);
@@ -48,6 +51,8 @@ public:
     // Stops this generation's session on the worker (once) and returns the cancel error to throw.
     Error cancelled_error();
 
+    // Throws the first invalid image's error, or Error(worker) when fewer images came than
+    // requested.
     void check_all_delivered() const;
 
     // Appends the cached model names closest to `model` to a model-not-found error.
@@ -65,6 +70,8 @@ private:
     Clock::time_point started_;
     Clock::time_point forwarding_started_;  // the start of GPU time that is this generation's own
     int delivered_ = 0;
+    int invalid_ = 0;
+    std::string first_invalid_;  // the error of the first invalid image, empty when none
     double highest_overall_ = 0;  // the highest overall percent reported so far
     bool interrupted_ = false;
 };

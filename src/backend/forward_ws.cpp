@@ -186,7 +186,7 @@ private:
             }
             if (result == swarm::ReadResult::closed || result == swarm::ReadResult::cut) {
                 if (opened_ahead && messages_on_socket_ == 0) return SocketEnd::stale;
-                if (close_announced || generation_.delivered() >= generation_.images()) return SocketEnd::finished;
+                if (close_announced || generation_.received() >= generation_.images()) return SocketEnd::finished;
                 lost_reason_ = result == swarm::ReadResult::closed
                                    ? "the worker closed it before the end of the request"
                                    : "the connection ended without a WebSocket Close frame";
@@ -199,7 +199,7 @@ private:
             if (generation_.cancel().cancelled()) throw generation_.cancelled_error();
             // After socket_intention "close" SwarmUI waits 2 s for another request before its
             // final status and Close. With every image here, our Close ends that wait.
-            if (close_announced && generation_.delivered() >= generation_.images()) return SocketEnd::finished;
+            if (close_announced && generation_.received() >= generation_.images()) return SocketEnd::finished;
         }
     }
 

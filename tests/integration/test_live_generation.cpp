@@ -451,6 +451,22 @@ TEST(LiveGeneration, SecondCutFailsWithTheReason) {
     EXPECT_EQ(collector.images.size(), 2u) << "images delivered before the second cut stay delivered";
 }
 
+// A damaged first image does not stop the request over the WebSocket: the other two are
+// received and handed on (they are billed as well), then the error names batch index 0.
+TEST(LiveGeneration, ImagesAfterDamagedOneDelivered) {
+    EmulatorProcess emulator(emulator_args());
+    post_admin(emulator, "/admin/faults", R"([{"route": "image", "kind": "corrupt_image", "count": 1}])");
+    CacheDir cache;
+    Backend backend(live_config(emulator, cache));
+    LiveCollector collector;
+
+    const Outcome outcome = run(backend.get(), request(3), collector);
+
+    EXPECT_EQ(outcome.status, SWARMPOD_E_IMAGE_INVALID) << outcome.message;
+    EXPECT_NE(outcome.message.find("batch index 0"), std::string::npos) << outcome.message;
+    EXPECT_EQ(collector.images.size(), 2u);
+}
+
 // The memory benchmark needs images as large as their pixels: --image-noise makes PNGs that
 // do not compress (3 bytes per pixel plus PNG framing), still the same for the same request.
 TEST(LiveGeneration, NoiseImagesDoNotCompress) {

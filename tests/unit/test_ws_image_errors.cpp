@@ -109,6 +109,20 @@ TEST(ImageErrors, BadImageNamesBatchIndex) {
     }
 }
 
+// The images after an invalid one are billed too, so they are still received and handed on;
+// the error, naming the invalid image, comes at the end.
+TEST(ImageErrors, ImagesAfterBadOneDelivered) {
+    const std::string png = data_url("image/png", small_png());
+    FakeWorker worker({"data:image/png;base64,iVBO!!!notbase64", png, png});
+
+    const ForwardRun run = forward(worker, backend::ImageCount{3, 1});
+
+    EXPECT_EQ(run.status, Status::image_invalid) << run.error;
+    EXPECT_NE(run.error.find("batch index 0"), std::string::npos) << run.error;
+    EXPECT_NE(run.error.find("The other 2 image(s) of the request were delivered"), std::string::npos) << run.error;
+    EXPECT_EQ(run.delivered.size(), 2u);
+}
+
 TEST(ImageErrors, FewerImagesThanRequestedIsError) {
     FakeWorker worker({data_url("image/png", small_png())});
     const ForwardRun run = forward(worker, backend::ImageCount{2, 1});
