@@ -277,7 +277,8 @@ json Client::call(const std::string& method, const std::string& path, const std:
                            "' could not be reached: check ApiBaseUrl (the default is https://api.runpod.ai/v2) and "
                            "the network.";
             }
-            if (is_submit && !transport.certainly_not_sent) {
+            // A failed TLS handshake sent no request, so it started nothing either.
+            if (is_submit && !transport.certainly_not_sent && transport.status != Status::tls) {
                 message += " RunPod may have started the job, so the request was not sent again.";
             }
             failure = Error(transport.status, message);

@@ -162,6 +162,21 @@ TEST(AbiBadInput, InvalidUtf8ReplyStillGivesResultJson) {
     EXPECT_EQ(summary.value("error", ""), message);
 }
 
+// https:// to a port that speaks plain HTTP fails in the TLS handshake, before any request
+// is sent, so the message must not say that RunPod may have started a job.
+TEST(AbiBadInput, HttpsToPlainPortStartedNothing) {
+    swarmpod::test::LoopbackServer runpod;
+    runpod.start();
+    Backend backend(R"({"EndpointId": "test-endpoint", "WorkerProtocol": "v2", "ApiBaseUrl": "https://127.0.0.1:)" +
+                    std::to_string(runpod.port()) + R"(/v2"})");
+
+    const int32_t status = swarmpod_generate(backend.get(), kRequest, "test-key", nullptr, nullptr, nullptr);
+
+    EXPECT_EQ(status, SWARMPOD_E_TLS) << swarmpod_last_error_message();
+    const std::string message = swarmpod_last_error_message();
+    EXPECT_EQ(message.find("may have started"), std::string::npos) << message;
+}
+
 TEST(AbiBadInput, GenerateDeeplyNestedRequest) {
     Backend backend(kConfig);
     const std::string request = R"({"prompt": "x", "images": 1, "extra": )" + nested_arrays(100000) + "}";
