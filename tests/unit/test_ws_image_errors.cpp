@@ -109,8 +109,8 @@ TEST(ImageErrors, BadImageNamesBatchIndex) {
     }
 }
 
-// The images after an invalid one are billed too, so they are still received and handed on;
-// the error, naming the invalid image, comes at the end.
+// The images after an invalid one are billed too, so they are still received and handed on.
+// The error, naming the invalid image, comes at the end.
 TEST(ImageErrors, ImagesAfterBadOneDelivered) {
     const std::string png = data_url("image/png", small_png());
     FakeWorker worker({"data:image/png;base64,iVBO!!!notbase64", png, png});
