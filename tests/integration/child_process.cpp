@@ -24,8 +24,8 @@ std::string name_of(const std::string& entry) { return entry.substr(0, entry.fin
 
 }  // namespace
 
-ProcessResult run_process(const std::vector<std::string>& args, const std::vector<std::string>& set,
-                          const std::vector<std::string>& unset, int timeout_ms) {
+SpawnedProcess spawn_process(const std::vector<std::string>& args, const std::vector<std::string>& set,
+                             const std::vector<std::string>& unset) {
     // Each child gets an empty cache folder unless the test sets one: the library keeps
     // detected protocols, cold starts and model lists there, and they must not leak from
     // one test into another or into the user's own cache.
@@ -69,9 +69,20 @@ ProcessResult run_process(const std::vector<std::string>& args, const std::vecto
     posix_spawn_file_actions_addclose(&actions, out_pipe[0]);
     posix_spawn_file_actions_addclose(&actions, err_pipe[0]);
     posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawnattr_t attributes;
+    posix_spawnattr_init(&attributes);
+    sigset_t defaults;
+    sigemptyset(&defaults);
+    for (int signal_number : {SIGPIPE, SIGHUP, SIGINT, SIGTERM}) sigaddset(&defaults, signal_number);
+    posix_spawnattr_setsigdefault(&attributes, &defaults);
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawnattr_setsigmask(&attributes, &none);
+    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
     pid_t pid = 0;
-    const int spawned = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
+    const int spawned = posix_spawn(&pid, argv[0], &actions, &attributes, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attributes);
     close(out_pipe[1]);
     close(err_pipe[1]);
     if (spawned != 0) {
@@ -79,9 +90,16 @@ ProcessResult run_process(const std::vector<std::string>& args, const std::vecto
         close(err_pipe[0]);
         throw std::runtime_error("cannot start " + args[0] + ": " + std::strerror(spawned));
     }
+    return SpawnedProcess{pid, out_pipe[0], err_pipe[0]};
+}
 
+
+ProcessResult run_process(const std::vector<std::string>& args, const std::vector<std::string>& set,
+                          const std::vector<std::string>& unset, int timeout_ms) {
+    const SpawnedProcess child = spawn_process(args, set, unset);
+    const pid_t pid = child.pid;
     ProcessResult result;
-    pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+    pollfd fds[2] = {{child.out, POLLIN, 0}, {child.err, POLLIN, 0}};
     std::string* sinks[2] = {&result.out, &result.err};
     int open_count = 2;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
@@ -89,8 +107,8 @@ ProcessResult run_process(const std::vector<std::string>& args, const std::vecto
         if (std::chrono::steady_clock::now() > deadline) {
             kill(pid, SIGKILL);
             waitpid(pid, nullptr, 0);
-            close(out_pipe[0]);
-            close(err_pipe[0]);
+            close(child.out);
+            close(child.err);
             throw std::runtime_error(args[0] + " ran longer than " + std::to_string(timeout_ms) + " ms");
         }
         if (poll(fds, 2, 100) <= 0) continue;

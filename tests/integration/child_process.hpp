@@ -12,6 +12,20 @@ struct ProcessResult {
     std::string err;     // everything written to stderr
 };
 
+// A started child process and the read ends of its stdout and stderr pipes.
+struct SpawnedProcess {
+    int pid = -1;
+    int out = -1;
+    int err = -1;
+};
+
+// Starts `args` (args[0] is the program path) with stdin from /dev/null and stdout and
+// stderr on pipes, with the environment as run_process sets it. SIGPIPE, SIGHUP, SIGINT
+// and SIGTERM start at their default actions and no signal is blocked, whatever this
+// process does with them. Throws std::runtime_error when the program cannot start.
+SpawnedProcess spawn_process(const std::vector<std::string>& args, const std::vector<std::string>& set = {},
+                             const std::vector<std::string>& unset = {});
+
 // Runs `args` (args[0] is the program path) with the current environment, minus the
 // variables named in `unset`, plus the NAME=VALUE entries of `set`. Kills the child
 // and fails the test by throwing when it runs longer than `timeout_ms`.

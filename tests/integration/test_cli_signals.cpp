@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,68 +14,19 @@
 #include <thread>
 #include <vector>
 
+#include "integration/child_process.hpp"
 #include "integration/emulator_process.hpp"
-
-extern char** environ;
 
 namespace {
 
 using nlohmann::json;
 using swarmpod::testing::EmulatorProcess;
 
-struct Child {
-    pid_t pid = -1;
-    int out = -1;  // read ends of the child's stdout and stderr
-    int err = -1;
-};
+using Child = swarmpod::testing::SpawnedProcess;
 
-// Starts `args` with stdout and stderr on pipes and SIGPIPE, SIGHUP, SIGINT and SIGTERM
-// at their default actions, whatever this test process does with them.
+// Starts the CLI with an empty cache folder of its own and the emulator's test key.
 Child spawn_child(const std::vector<std::string>& args, const std::string& cache) {
-    std::vector<std::string> environment;
-    for (char** entry = environ; *entry != nullptr; ++entry) {
-        const std::string text(*entry);
-        if (text.rfind("XDG_CACHE_HOME=", 0) != 0 && text.rfind("RUNPOD_API_KEY=", 0) != 0) environment.push_back(text);
-    }
-    environment.push_back("XDG_CACHE_HOME=" + cache);
-    environment.push_back("RUNPOD_API_KEY=test-key");
-    std::vector<std::string> argv_storage = args;
-    std::vector<char*> argv;
-    for (auto& arg : argv_storage) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    std::vector<char*> envp;
-    for (auto& entry : environment) envp.push_back(entry.data());
-    envp.push_back(nullptr);
-
-    int out_pipe[2];
-    int err_pipe[2];
-    if (pipe(out_pipe) != 0 || pipe(err_pipe) != 0) throw std::runtime_error("pipe failed");
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
-    posix_spawn_file_actions_addclose(&actions, out_pipe[0]);
-    posix_spawn_file_actions_addclose(&actions, err_pipe[0]);
-    posix_spawnattr_t attributes;
-    posix_spawnattr_init(&attributes);
-    sigset_t defaults;
-    sigemptyset(&defaults);
-    for (int signal_number : {SIGPIPE, SIGHUP, SIGINT, SIGTERM}) sigaddset(&defaults, signal_number);
-    posix_spawnattr_setsigdefault(&attributes, &defaults);
-    sigset_t none;
-    sigemptyset(&none);
-    posix_spawnattr_setsigmask(&attributes, &none);
-    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-    Child child;
-    const int spawned = posix_spawn(&child.pid, argv[0], &actions, &attributes, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attributes);
-    close(out_pipe[1]);
-    close(err_pipe[1]);
-    if (spawned != 0) throw std::runtime_error("cannot start " + args[0]);
-    child.out = out_pipe[0];
-    child.err = err_pipe[0];
-    return child;
+    return swarmpod::testing::spawn_process(args, {"XDG_CACHE_HOME=" + cache, "RUNPOD_API_KEY=test-key"});
 }
 
 // Waits for the child to end and returns its exit status, or 128 + the signal that ended
