@@ -43,7 +43,7 @@ public:
     // Decodes and validates one image (a data URL or a saved path), then hands it to
     // the host at once. An invalid image is not handed on: check_all_delivered then throws
     // Error(image_invalid) naming its batch index, after the request's other images came.
-    // The data URL is freed before the host sees the image.
+    // The data URL is freed before the host receives the image.
     void deliver(int batch_index, std::string reference, std::string metadata);
     // The same for an image read in place, which its owner frees.
     void deliver(int batch_index, std::string_view reference, std::string metadata);

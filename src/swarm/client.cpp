@@ -183,8 +183,8 @@ Client::CallResult Client::call_with(const std::string& route, json body, Deadli
         ApiReply reply = interpret_reply(route, response, host_, cut_large ? &spans : nullptr);
         if (!reply.invalid_session) {
             // The text is kept only when the reply points into it.
-            std::string kept = spans.empty() ? std::string() : std::move(response.body);
-            return CallResult{std::move(reply.body), std::move(kept), std::move(spans)};
+            std::string reply_text = spans.empty() ? std::string() : std::move(response.body);
+            return CallResult{std::move(reply.body), std::move(reply_text), std::move(spans)};
         }
 
         if (attempt >= 2) {

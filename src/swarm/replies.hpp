@@ -64,8 +64,8 @@ struct ApiReply {
 // WorkerError(reported_error), and a body that is not a JSON object, or is nested deeper
 // than kMaxJsonDepth, throws Error(bad_response).
 // With `cut_spans`, long string values are cut out of the body before parsing (see
-// large_strings.hpp): the reply holds placeholders for them, and `cut_spans` receives where
-// they lie in response.body.
+// large_strings.hpp). The reply then contains placeholders for them, and `cut_spans`
+// receives their positions in response.body.
 ApiReply interpret_reply(const std::string& route, const http::Response& response, const std::string& host,
                          std::vector<TextSpan>* cut_spans = nullptr);
 

@@ -57,7 +57,7 @@ public:
     ReadResult read(std::string& out, Millis idle_timeout, Deadline deadline, const CancelToken* cancel);
 
     // Sends a Close frame and waits up to `wait` for the server's, or until `cancel` is
-    // cancelled; drops the connection when that fails. Never throws.
+    // cancelled. Drops the connection when that fails. Errors are logged, not thrown.
     void close(Millis wait, const CancelToken* cancel = nullptr) noexcept;
 
     // Drops the TCP connection at once. Never throws.

@@ -30,8 +30,7 @@ Child spawn_child(const std::vector<std::string>& args, const std::string& cache
 }
 
 // Waits for the child to end and returns its exit status, or 128 + the signal that ended
-// it; kills it and returns -1 after `timeout_ms`. Output is read and dropped meanwhile
-// unless the pipes were closed.
+// it. Kills it and returns -1 after `timeout_ms`. Output on open pipes is read and dropped.
 int wait_exit(Child& child, int timeout_ms) {
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     while (std::chrono::steady_clock::now() < give_up) {

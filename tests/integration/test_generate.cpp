@@ -94,7 +94,7 @@ TEST(Generate, ImageBytesMatchWhatEmulatorMade) {
 }
 
 // Over HTTP, data URLs of 64 KiB and more are read in place from the reply text instead
-// of being parsed (they are 147 KiB here, noise does not compress): every image must
+// of being parsed. They are 147 KiB here, because noise does not compress. Every image must
 // still arrive whole, under its own batch index.
 TEST(Generate, HttpFallbackLargeImagesMatchWhatEmulatorMade) {
     std::vector<std::string> args = kFastEmulator;
